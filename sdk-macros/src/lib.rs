@@ -1,0 +1,1 @@
+//! Procedural macros for Reprise. The macros arrive with the authoring-API issue.

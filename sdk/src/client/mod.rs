@@ -1,0 +1,1 @@
+//! The client: connections, workflow handles, visibility.

@@ -1,0 +1,1 @@
+//! Payload and failure conversion, compatible with the official SDKs.

@@ -1,0 +1,1 @@
+//! Testing kit for Reprise: the bundled server arrives with its own issue.
