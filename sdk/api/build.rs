@@ -61,6 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     pbjson_build::Builder::new()
         .register_descriptors(&fds.encode_to_vec())?
         .ignore_unknown_fields()
+        .btree_map(["."])
         .extern_path(".google.protobuf", "crate::google::protobuf")
         .build(&closure.iter().map(String::as_str).collect::<Vec<_>>())?;
 
