@@ -1,1 +1,1 @@
-//! Runnable examples of Reprise.
+//! Runnable examples of Reprise; each scenario is a binary under `src/bin/`.

@@ -27,7 +27,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut fds = FileDescriptorSet::decode(fs::read(&descriptor_path)?.as_slice())?;
     fds.file.retain(|f| {
         let pkg = f.package();
-        !SKIPPED_PACKAGES.iter().any(|skip| pkg == *skip || pkg.starts_with(&format!("{skip}.")))
+        !SKIPPED_PACKAGES
+            .iter()
+            .any(|skip| pkg == *skip || pkg.starts_with(&format!("{skip}.")))
     });
 
     let out = PathBuf::from(env::var("OUT_DIR")?);
@@ -64,6 +66,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .btree_map(["."])
         .extern_path(".google.protobuf", "crate::google::protobuf")
         .build(&closure.iter().map(String::as_str).collect::<Vec<_>>())?;
+
+    // pbjson collects `map<string, bytes>` values (`Payload.metadata`) into a HashMap before
+    // writing them, which would make the JSON key order change from run to run; Go writes map keys
+    // sorted, and so must we.
+    for entry in fs::read_dir(&out)?.flatten() {
+        let path = entry.path();
+        if path.to_string_lossy().ends_with(".serde.rs") {
+            let text = fs::read_to_string(&path)?;
+            let fixed = text.replace(
+                "std::collections::HashMap<_, _> = self.",
+                "std::collections::BTreeMap<_, _> = self.",
+            );
+            if fixed != text {
+                fs::write(&path, fixed)?;
+            }
+        }
+    }
 
     // Splice each package's serde impls into its prost module.
     let packages: BTreeSet<&str> = fds.file.iter().map(|f| f.package()).collect();

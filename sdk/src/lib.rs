@@ -14,3 +14,4 @@ pub use reprise_api as api;
 pub mod client;
 pub mod converter;
 pub mod history;
+mod util;

@@ -23,7 +23,10 @@ impl fmt::Display for TimestampError {
 impl std::error::Error for TimestampError {}
 
 fn err(what: &'static str, input: &str) -> TimestampError {
-    TimestampError { what, input: input.chars().take(64).collect() }
+    TimestampError {
+        what,
+        input: input.chars().take(64).collect(),
+    }
 }
 
 // Days from 1970-01-01 to the civil date, and back (Howard Hinnant's algorithms).
@@ -46,7 +49,15 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 /// Appends `nanos` as `.ddd`, `.dddddd` or `.ddddddddd` (nothing when zero), as protojson does.
@@ -96,8 +107,12 @@ impl Timestamp {
     pub fn parse_rfc3339(text: &str) -> Result<Self, TimestampError> {
         let e = || err("timestamp", text);
         let b = text.as_bytes();
-        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ')
-            || b[13] != b':' || b[16] != b':'
+        if b.len() < 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || !matches!(b[10], b'T' | b't' | b' ')
+            || b[13] != b':'
+            || b[16] != b':'
         {
             return Err(e());
         }
@@ -110,7 +125,10 @@ impl Timestamp {
         };
         let (year, month, day) = (num(0..4)?, num(5..7)? as u32, num(8..10)? as u32);
         let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59
+        if !(1..=12).contains(&month)
+            || !(1..=31).contains(&day)
+            || hour > 23
+            || minute > 59
             || second > 60
         {
             return Err(e());
@@ -118,7 +136,9 @@ impl Timestamp {
         let mut rest = &text[19..];
         let mut nanos = 0;
         if let Some(frac) = rest.strip_prefix('.') {
-            let end = frac.find(|c: char| !c.is_ascii_digit()).unwrap_or(frac.len());
+            let end = frac
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(frac.len());
             nanos = parse_fraction(&frac[..end]).ok_or_else(e)?;
             rest = &frac[end..];
         }
@@ -136,7 +156,8 @@ impl Timestamp {
             }
         };
         let seconds =
-            days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
+            days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+                - offset;
         Ok(Timestamp { seconds, nanos })
     }
 
@@ -155,7 +176,10 @@ impl Timestamp {
 impl From<SystemTime> for Timestamp {
     fn from(time: SystemTime) -> Self {
         match time.duration_since(UNIX_EPOCH) {
-            Ok(d) => Timestamp { seconds: d.as_secs() as i64, nanos: d.subsec_nanos() as i32 },
+            Ok(d) => Timestamp {
+                seconds: d.as_secs() as i64,
+                nanos: d.subsec_nanos() as i32,
+            },
             Err(before) => {
                 let d = before.duration();
                 let mut seconds = -(d.as_secs() as i64);
@@ -204,7 +228,10 @@ impl Duration {
             None => 0,
         };
         Ok(if negative {
-            Duration { seconds: -seconds, nanos: -nanos }
+            Duration {
+                seconds: -seconds,
+                nanos: -nanos,
+            }
         } else {
             Duration { seconds, nanos }
         })
@@ -213,7 +240,10 @@ impl Duration {
 
 impl From<std::time::Duration> for Duration {
     fn from(d: std::time::Duration) -> Self {
-        Duration { seconds: d.as_secs() as i64, nanos: d.subsec_nanos() as i32 }
+        Duration {
+            seconds: d.as_secs() as i64,
+            nanos: d.subsec_nanos() as i32,
+        }
     }
 }
 
@@ -223,7 +253,10 @@ impl TryFrom<Duration> for std::time::Duration {
         if d.seconds < 0 || d.nanos < 0 {
             return Err(err("non-negative duration", &d.to_json_string()));
         }
-        Ok(std::time::Duration::new(d.seconds as u64, d.nanos.min(999_999_999) as u32))
+        Ok(std::time::Duration::new(
+            d.seconds as u64,
+            d.nanos.min(999_999_999) as u32,
+        ))
     }
 }
 
@@ -257,7 +290,10 @@ impl<'de> serde::Deserialize<'de> for Duration {
 /// logs and test failures than a list of byte values.
 impl fmt::Debug for crate::temporal::api::common::v1::Payload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let encoding = self.metadata.get("encoding").map(|e| String::from_utf8_lossy(e));
+        let encoding = self
+            .metadata
+            .get("encoding")
+            .map(|e| String::from_utf8_lossy(e));
         let mut s = f.debug_struct("Payload");
         s.field("encoding", &encoding);
         match std::str::from_utf8(&self.data) {

@@ -27,7 +27,6 @@
 //! [`Payload`]: crate::api::temporal::api::common::v1::Payload
 
 mod args;
-mod base64;
 mod codec;
 mod failure;
 mod payload;

@@ -7,7 +7,9 @@
 //! (→ `binary/plain`) and the newtype markers of [`Binary`] and [`Proto`] are special. `Some(_)`
 //! and other newtype structs are looked through, as JSON does.
 
-use super::{ConversionError, DataConverter, base64};
+use super::{ConversionError, DataConverter};
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use crate::api::temporal::api::common::v1::Payload;
 use serde::de::{self, DeserializeOwned};
 use serde::ser::{self, Impossible};
@@ -131,6 +133,16 @@ impl DataConverter {
 
 /// Raw bytes, converted as a `binary/plain` payload (Go's `[]byte`, Python's `bytes`).
 ///
+/// Padded standard alphabet on output (as Go writes `[]byte`); padding optional on input.
+const STANDARD: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+const URL_SAFE: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
 /// Inside a JSON value (a field of a struct), `Binary` is written as a base64 string, as Go writes
 /// `[]byte`. It deserializes from bytes, and also from a base64 string (standard or URL-safe
 /// alphabet) or an array of numbers.
@@ -179,7 +191,7 @@ struct RawBytes<'a>(&'a [u8]);
 impl Serialize for RawBytes<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if serializer.is_human_readable() {
-            serializer.serialize_str(&base64::encode(self.0))
+            serializer.serialize_str(&STANDARD.encode(self.0))
         } else {
             serializer.serialize_bytes(self.0)
         }
@@ -216,9 +228,11 @@ impl<'de> de::Visitor<'de> for BinaryVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Binary, E> {
-        base64::decode(v)
+        STANDARD
+            .decode(v)
+            .or_else(|_| URL_SAFE.decode(v))
             .map(Binary)
-            .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &"a base64 string"))
+            .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &"a base64 string"))
     }
 
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Binary, A::Error> {

@@ -1,22 +1,10 @@
-//! The `serde_json` formatter behind the canonical writer. On top of [`PrettyFormatter`]'s layout
-//! (two-space indentation) it does two things the generated serializers cannot:
-//!
-//! - doubles as Go's `protojson` writes them (`2`, not `2.0`; see [`format_f64`]);
-//! - sorted keys for `Payload.metadata`. Every proto map is a `BTreeMap`, but for maps with `bytes`
-//!   values (`map<string, bytes>`, of which `Payload.metadata` is the only one in a history)
-//!   `pbjson` collects the base64-encoded values into a `HashMap` before serializing, so their
-//!   order would change from run to run. The formatter buffers the entries of such a map and
-//!   writes them sorted, as Go does. (Generating a `BTreeMap` there in `reprise-api`'s build script
-//!   would make this unnecessary.)
+//! The `serde_json` formatter behind the canonical writer: [`PrettyFormatter`]'s layout
+//! (two-space indentation) with doubles written as Go's `protojson` writes them (`2`, not `2.0`;
+//! see [`format_f64`]). Map keys come out sorted because every generated map is a `BTreeMap`
+//! (see `reprise-api`'s build script).
 
-use serde_json::ser::{CharEscape, Formatter, PrettyFormatter};
+use serde_json::ser::{Formatter, PrettyFormatter};
 use std::io::{self, Write};
-
-/// JSON names of the fields whose (map) values `pbjson` serializes in hash order. An object under
-/// such a key is sorted only if all its values are strings, as the base64 values of a
-/// `map<string, bytes>` are: a `Payload` that happens to sit under a memo or header key named
-/// `metadata` has an object value and keeps its field order.
-const HASH_ORDERED_MAP_FIELDS: &[&str] = &["metadata"];
 
 /// Pretty-printing formatter producing Go `protojson` output (see the module documentation).
 ///
@@ -26,104 +14,13 @@ const HASH_ORDERED_MAP_FIELDS: &[&str] = &["metadata"];
 /// silently writing a value that would read back as `0`.
 pub(crate) struct ProtoJsonFormatter {
     pretty: PrettyFormatter<'static>,
-    /// Between `begin_object_key` and `end_object_key`.
-    in_key: bool,
-    /// The text of the current (or last) object key.
-    key: String,
-    /// The next value is that of a [`HASH_ORDERED_MAP_FIELDS`] field.
-    map_value_next: bool,
-    /// The maps whose entries are being buffered, innermost last (a `Payload` buffered as a value
-    /// of a map may itself contain a `metadata` map).
-    maps: Vec<BufferedMap>,
-}
-
-struct BufferedMap {
-    entries: Vec<Entry>,
-    /// Objects and arrays open inside the current entry's value.
-    depth: usize,
-    /// All values so far are strings.
-    sortable: bool,
-}
-
-/// One `key: value` of a buffered map, as written (with its leading `,` if not first).
-struct Entry {
-    key: String,
-    bytes: Vec<u8>,
-}
-
-/// Where output goes: the real writer, or the buffer of the innermost map entry being written.
-enum Sink<'a, W: ?Sized> {
-    Direct(&'a mut W),
-    Buffer(&'a mut Vec<u8>),
-}
-
-impl<W: ?Sized + Write> Write for Sink<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Sink::Direct(writer) => writer.write(buf),
-            Sink::Buffer(buffer) => buffer.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Sink::Direct(writer) => writer.flush(),
-            Sink::Buffer(_) => Ok(()),
-        }
-    }
-}
-
-fn sink<'a, W: ?Sized + Write>(maps: &'a mut [BufferedMap], writer: &'a mut W) -> Sink<'a, W> {
-    match maps.iter_mut().rev().find_map(|map| map.entries.last_mut()) {
-        Some(entry) => Sink::Buffer(&mut entry.bytes),
-        None => Sink::Direct(writer),
-    }
 }
 
 impl ProtoJsonFormatter {
     pub(crate) fn new() -> Self {
         ProtoJsonFormatter {
             pretty: PrettyFormatter::with_indent(b"  "),
-            in_key: false,
-            key: String::new(),
-            map_value_next: false,
-            maps: Vec::new(),
         }
-    }
-
-    /// Bookkeeping for the start of any value (not for key strings).
-    fn value_starts(&mut self, is_string: bool) {
-        if self.in_key {
-            return;
-        }
-        self.map_value_next = false;
-        if let Some(map) = self.maps.last_mut()
-            && map.depth == 0
-            && !is_string
-        {
-            map.sortable = false;
-        }
-    }
-
-    /// Writes the buffered entries of `map` (sorted if they can be) and closes it, into the entry
-    /// of the enclosing map or to `writer`.
-    fn finish_map<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        mut map: BufferedMap,
-    ) -> io::Result<()> {
-        if map.sortable {
-            map.entries.sort_by(|a, b| a.key.cmp(&b.key));
-        }
-        let mut out = sink(&mut self.maps, writer);
-        for (index, entry) in map.entries.iter().enumerate() {
-            let body = entry.bytes.strip_prefix(b",").unwrap_or(&entry.bytes);
-            if index > 0 {
-                out.write_all(b",")?;
-            }
-            out.write_all(body)?;
-        }
-        self.pretty.end_object(&mut out)
     }
 }
 
@@ -163,48 +60,7 @@ pub(crate) fn format_f32(value: f32) -> String {
     )
 }
 
-fn unescape(escape: &CharEscape) -> char {
-    match escape {
-        CharEscape::Quote => '"',
-        CharEscape::ReverseSolidus => '\\',
-        CharEscape::Solidus => '/',
-        CharEscape::Backspace => '\u{8}',
-        CharEscape::FormFeed => '\u{c}',
-        CharEscape::LineFeed => '\n',
-        CharEscape::CarriageReturn => '\r',
-        CharEscape::Tab => '\t',
-        CharEscape::AsciiControl(byte) => char::from(*byte),
-    }
-}
-
-/// Scalar writers: value bookkeeping, then `PrettyFormatter`'s output to the current sink.
-macro_rules! scalars {
-    ($($method:ident($ty:ty);)*) => {$(
-        fn $method<W: ?Sized + Write>(&mut self, writer: &mut W, value: $ty) -> io::Result<()> {
-            self.value_starts(false);
-            self.pretty.$method(&mut sink(&mut self.maps, writer), value)
-        }
-    )*};
-}
-
 impl Formatter for ProtoJsonFormatter {
-    scalars! {
-        write_bool(bool);
-        write_i8(i8);
-        write_i16(i16);
-        write_i32(i32);
-        write_i64(i64);
-        write_i128(i128);
-        write_u8(u8);
-        write_u16(u16);
-        write_u32(u32);
-        write_u64(u64);
-        write_u128(u128);
-        write_number_str(&str);
-        write_byte_array(&[u8]);
-        write_raw_fragment(&str);
-    }
-
     fn write_null<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
         Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -213,61 +69,19 @@ impl Formatter for ProtoJsonFormatter {
     }
 
     fn write_f32<W: ?Sized + Write>(&mut self, writer: &mut W, value: f32) -> io::Result<()> {
-        self.value_starts(false);
-        sink(&mut self.maps, writer).write_all(format_f32(value).as_bytes())
+        writer.write_all(format_f32(value).as_bytes())
     }
 
     fn write_f64<W: ?Sized + Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
-        self.value_starts(false);
-        sink(&mut self.maps, writer).write_all(format_f64(value).as_bytes())
-    }
-
-    fn begin_string<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.value_starts(true);
-        self.pretty.begin_string(&mut sink(&mut self.maps, writer))
-    }
-
-    fn end_string<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.pretty.end_string(&mut sink(&mut self.maps, writer))
-    }
-
-    fn write_string_fragment<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        if self.in_key {
-            self.key.push_str(fragment);
-        }
-        self.pretty
-            .write_string_fragment(&mut sink(&mut self.maps, writer), fragment)
-    }
-
-    fn write_char_escape<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        escape: CharEscape,
-    ) -> io::Result<()> {
-        if self.in_key {
-            self.key.push(unescape(&escape));
-        }
-        self.pretty
-            .write_char_escape(&mut sink(&mut self.maps, writer), escape)
+        writer.write_all(format_f64(value).as_bytes())
     }
 
     fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.value_starts(false);
-        if let Some(map) = self.maps.last_mut() {
-            map.depth += 1;
-        }
-        self.pretty.begin_array(&mut sink(&mut self.maps, writer))
+        self.pretty.begin_array(writer)
     }
 
     fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        if let Some(map) = self.maps.last_mut() {
-            map.depth = map.depth.saturating_sub(1);
-        }
-        self.pretty.end_array(&mut sink(&mut self.maps, writer))
+        self.pretty.end_array(writer)
     }
 
     fn begin_array_value<W: ?Sized + Write>(
@@ -275,46 +89,19 @@ impl Formatter for ProtoJsonFormatter {
         writer: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        self.pretty
-            .begin_array_value(&mut sink(&mut self.maps, writer), first)
+        self.pretty.begin_array_value(writer, first)
     }
 
     fn end_array_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.pretty
-            .end_array_value(&mut sink(&mut self.maps, writer))
+        self.pretty.end_array_value(writer)
     }
 
     fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        let starts_map = self.map_value_next;
-        self.value_starts(false);
-        if let Some(map) = self.maps.last_mut() {
-            map.depth += 1;
-        }
-        self.pretty
-            .begin_object(&mut sink(&mut self.maps, writer))?;
-        if starts_map {
-            self.maps.push(BufferedMap {
-                entries: Vec::new(),
-                depth: 0,
-                sortable: true,
-            });
-        }
-        Ok(())
+        self.pretty.begin_object(writer)
     }
 
     fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        if self.maps.last().is_some_and(|map| map.depth == 0) {
-            if let Some(map) = self.maps.pop() {
-                self.finish_map(writer, map)?;
-            }
-        } else {
-            self.pretty.end_object(&mut sink(&mut self.maps, writer))?;
-        }
-        // The object just closed was a container inside the enclosing map's entry.
-        if let Some(map) = self.maps.last_mut() {
-            map.depth = map.depth.saturating_sub(1);
-        }
-        Ok(())
+        self.pretty.end_object(writer)
     }
 
     fn begin_object_key<W: ?Sized + Write>(
@@ -322,40 +109,15 @@ impl Formatter for ProtoJsonFormatter {
         writer: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        if let Some(map) = self.maps.last_mut()
-            && map.depth == 0
-        {
-            map.entries.push(Entry {
-                key: String::new(),
-                bytes: Vec::new(),
-            });
-        }
-        self.in_key = true;
-        self.key.clear();
-        self.pretty
-            .begin_object_key(&mut sink(&mut self.maps, writer), first)
-    }
-
-    fn end_object_key<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.in_key = false;
-        if let Some(map) = self.maps.last_mut()
-            && let (0, Some(entry)) = (map.depth, map.entries.last_mut())
-        {
-            entry.key.clone_from(&self.key);
-        }
-        self.pretty
-            .end_object_key(&mut sink(&mut self.maps, writer))
+        self.pretty.begin_object_key(writer, first)
     }
 
     fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.map_value_next = HASH_ORDERED_MAP_FIELDS.contains(&self.key.as_str());
-        self.pretty
-            .begin_object_value(&mut sink(&mut self.maps, writer))
+        self.pretty.begin_object_value(writer)
     }
 
     fn end_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.pretty
-            .end_object_value(&mut sink(&mut self.maps, writer))
+        self.pretty.end_object_value(writer)
     }
 }
 
@@ -475,15 +237,5 @@ mod tests {
         for _ in 0..20 {
             assert_eq!(render(&memo), expected);
         }
-    }
-
-    #[test]
-    fn buffered_map_with_nested_values_is_written_in_order() {
-        // Not a history shape, but the buffering must still produce valid, complete JSON.
-        let value = serde_json::json!({"metadata": {"b": [1, {"x": "y"}], "a": {}}, "next": "n"});
-        let text = render(&value);
-        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(back, value);
-        assert_eq!(text, serde_json::to_string_pretty(&value).unwrap());
     }
 }
