@@ -8,9 +8,9 @@
 //! and other newtype structs are looked through, as JSON does.
 
 use super::{ConversionError, DataConverter};
+use crate::api::temporal::api::common::v1::Payload;
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use crate::api::temporal::api::common::v1::Payload;
 use serde::de::{self, DeserializeOwned};
 use serde::ser::{self, Impossible};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
