@@ -14,4 +14,6 @@ pub use reprise_api as api;
 pub mod client;
 pub mod converter;
 pub mod history;
+pub mod replay;
+pub mod workflow;
 mod util;

@@ -1,0 +1,195 @@
+//! Replaying histories: one, a directory of files, an iterator, or what a visibility query finds
+//! on a server; in parallel, one result per history.
+
+use super::error::ReplayError;
+use super::run::WorkflowRun;
+use crate::api::temporal::api::history::v1::History;
+use crate::client::Client;
+use crate::converter::DataConverter;
+use crate::workflow::WorkflowRegistry;
+use futures::TryStreamExt;
+use std::fmt;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Replays histories against registered workflow code.
+#[derive(Debug, Clone)]
+pub struct Replayer {
+    registry: WorkflowRegistry,
+    converter: DataConverter,
+    namespace: String,
+    parallelism: usize,
+}
+
+/// The outcome of one history.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ReplayResult {
+    /// The file name, or another label of the history.
+    pub name: String,
+    /// Workflow id from the history.
+    pub workflow_id: String,
+    /// Workflow type from the history.
+    pub workflow_type: String,
+    /// Events replayed.
+    pub events: usize,
+    /// `Ok` when code and history agree.
+    pub outcome: Result<(), ReplayError>,
+}
+
+/// The outcomes of many histories.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct ReplaySummary {
+    /// One result per history, in input order.
+    pub results: Vec<ReplayResult>,
+}
+
+impl ReplaySummary {
+    /// Histories that replayed.
+    pub fn passed(&self) -> usize {
+        self.results.iter().filter(|r| r.outcome.is_ok()).count()
+    }
+    /// Histories that did not.
+    pub fn failed(&self) -> usize {
+        self.results.len() - self.passed()
+    }
+    /// Whether every history replayed.
+    pub fn is_success(&self) -> bool {
+        self.failed() == 0
+    }
+}
+
+impl fmt::Display for ReplaySummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in &self.results {
+            match &r.outcome {
+                Ok(()) => writeln!(f, "ok    {} ({}, {} events)", r.name, r.workflow_type, r.events)?,
+                Err(e) => writeln!(f, "FAIL  {} ({}): {}", r.name, r.workflow_type, e.to_string().replace('\n', "\n      "))?,
+            }
+        }
+        write!(f, "{} passed, {} failed", self.passed(), self.failed())
+    }
+}
+
+impl Replayer {
+    /// A replayer for the workflows in `registry`.
+    pub fn new(registry: WorkflowRegistry) -> Self {
+        let parallelism = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        Replayer { registry, converter: DataConverter::default(), namespace: "default".into(), parallelism }
+    }
+
+    /// Uses this data converter (it must decode what the histories hold, codec included).
+    pub fn with_data_converter(mut self, converter: DataConverter) -> Self {
+        self.converter = converter;
+        self
+    }
+
+    /// The namespace workflow code sees in its info.
+    pub fn with_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// Histories replayed at once (default: the machine's cores).
+    pub fn with_parallelism(mut self, threads: usize) -> Self {
+        self.parallelism = threads.max(1);
+        self
+    }
+
+    /// Replays one history.
+    pub fn replay(&self, history: &History) -> Result<(), ReplayError> {
+        let first = history.events.first().ok_or_else(|| ReplayError::InvalidHistory { event_id: 0, message: "the history is empty".into() })?;
+        let workflow_type = crate::history::workflow_type(history).unwrap_or_default();
+        let run_fn = self.registry.get(workflow_type).ok_or_else(|| ReplayError::UnknownWorkflowType {
+            workflow_type: workflow_type.to_string(),
+            registered: self.registry.workflow_types().collect::<Vec<_>>().join(", "),
+        })?;
+        let mut run = WorkflowRun::new(run_fn.clone(), first, self.converter.clone(), &self.namespace)?;
+        run.apply_events(&history.events)?;
+        run.finish_replay()
+    }
+
+    /// Replays labelled histories in parallel; results keep the input order.
+    pub fn replay_all(&self, histories: impl IntoIterator<Item = (String, History)>) -> ReplaySummary {
+        let items: Vec<(String, History)> = histories.into_iter().collect();
+        self.replay_loaded(items.into_iter().map(|(name, h)| (name, Ok(h))).collect())
+    }
+
+    fn replay_loaded(&self, items: Vec<(String, Result<History, ReplayError>)>) -> ReplaySummary {
+        let results: Vec<Mutex<Option<ReplayResult>>> = items.iter().map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let threads = self.parallelism.min(items.len()).max(1);
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((name, loaded)) = items.get(i) else { break };
+                        let result = match loaded {
+                            Ok(history) => ReplayResult {
+                                name: name.clone(),
+                                workflow_id: crate::history::workflow_id(history).unwrap_or_default().to_string(),
+                                workflow_type: crate::history::workflow_type(history).unwrap_or_default().to_string(),
+                                events: history.events.len(),
+                                outcome: self.replay(history),
+                            },
+                            Err(e) => ReplayResult {
+                                name: name.clone(),
+                                workflow_id: String::new(),
+                                workflow_type: String::new(),
+                                events: 0,
+                                outcome: Err(ReplayError::InvalidHistory { event_id: 0, message: e.to_string() }),
+                            },
+                        };
+                        if let Ok(mut slot) = results[i].lock() {
+                            *slot = Some(result);
+                        }
+                    }
+                });
+            }
+        });
+        ReplaySummary { results: results.into_iter().filter_map(|m| m.into_inner().ok().flatten()).collect() }
+    }
+
+    /// Replays one history file (CLI/Web UI JSON or protobuf binary).
+    pub fn replay_file(&self, path: impl AsRef<Path>) -> Result<(), ReplayError> {
+        let history = crate::history::load_file(path)?;
+        self.replay(&history)
+    }
+
+    /// Replays every `*.json` file in `dir` (sorted by name). A file that does not load is a
+    /// failed result, not an error of the whole call.
+    pub fn replay_dir(&self, dir: impl AsRef<Path>) -> Result<ReplaySummary, ReplayError> {
+        let dir = dir.as_ref();
+        let entries = std::fs::read_dir(dir).map_err(|source| crate::history::HistoryError::Io { path: dir.to_path_buf(), source })?;
+        let mut paths: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        let items = paths
+            .iter()
+            .map(|p| {
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                (name, crate::history::load_file(p).map_err(ReplayError::from))
+            })
+            .collect();
+        Ok(self.replay_loaded(items))
+    }
+
+    /// Replays the histories of the workflows a visibility query finds on a server (e.g.
+    /// `WorkflowType = 'Order' AND StartTime > '2026-11-01T00:00:00Z'`), at most `limit` of them.
+    pub async fn replay_from_server(&self, client: &Client, query: &str, limit: usize) -> Result<ReplaySummary, ReplayError> {
+        let executions: Vec<_> = client.list_workflows(query).try_collect().await?;
+        let mut items = Vec::new();
+        for execution in executions.into_iter().take(limit) {
+            let handle = client.workflow_handle(execution.workflow_id.clone(), Some(execution.run_id.clone()));
+            let name = format!("{}/{}", execution.workflow_id, execution.run_id);
+            items.push((name, handle.fetch_history().await.map_err(ReplayError::from)));
+        }
+        Ok(self.replay_loaded(items))
+    }
+}

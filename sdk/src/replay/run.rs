@@ -1,0 +1,683 @@
+//! One workflow run driven by history: walks events, matches recorded commands against the
+//! commands the code issues, resolves operations, and activates the workflow at each workflow
+//! task. The same code serves replay (all tasks in history) and a live worker (the last task is
+//! new: its commands are returned to be sent).
+
+use super::error::{NondeterminismError, ReplayError};
+use super::matching;
+use crate::api::temporal::api::command::v1::{self as cmd, Command, command::Attributes as C};
+use crate::api::temporal::api::common::v1::{Header, Memo, Payload, Payloads, SearchAttributes, WorkflowType};
+use crate::api::temporal::api::enums::v1::{CommandType, TaskQueueKind};
+use crate::api::temporal::api::failure::v1::Failure as ProtoFailure;
+use crate::api::temporal::api::history::v1::{HistoryEvent, history_event::Attributes as E};
+use crate::api::temporal::api::protocol::v1::Message as ProtocolMessage;
+use crate::api::temporal::api::taskqueue::v1::TaskQueue;
+use crate::converter::{DataConverter, Failure, FailureKind};
+use crate::workflow::executor::Executor;
+use crate::workflow::state::{MachineId, MachineKind, MachineStatus, RecordedLocalActivity, Resolution, RunState, Shared};
+use crate::workflow::{PendingUpdate, UpdateInput, WorkflowContext, WorkflowError, WorkflowInfo, operations as ops};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, Location};
+use std::rc::Rc;
+
+/// The type-erased entry point of a workflow: context and raw arguments in, raw result out.
+pub(crate) type RunFn = std::sync::Arc<
+    dyn Fn(WorkflowContext, Vec<Payload>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Payload>, WorkflowError>>>>
+        + Send
+        + Sync,
+>;
+
+/// Work delivered to the workflow at an activation, in history order.
+enum Job {
+    Signal { name: String, input: Vec<Payload> },
+    Update(PendingUpdate),
+    Cancel { reason: String },
+    Resolve { machine: MachineId, resolution: Resolution },
+    ChildStarted { machine: MachineId, run_id: String },
+}
+
+/// What the last (new) workflow task produced, to send to the server.
+#[derive(Debug, Default)]
+pub(crate) struct Activation {
+    pub(crate) commands: Vec<Command>,
+    pub(crate) messages: Vec<ProtocolMessage>,
+}
+
+pub(crate) struct WorkflowRun {
+    shared: Shared,
+    ctx: WorkflowContext,
+    executor: Executor,
+    run_fn: RunFn,
+    input: Option<Vec<Payload>>,
+    outcome: Rc<RefCell<Option<Result<Vec<Payload>, WorkflowError>>>>,
+    jobs: Vec<Job>,
+    activity_by_event: HashMap<i64, MachineId>,
+    timer_by_id: HashMap<String, MachineId>,
+    initiated_by_event: HashMap<i64, MachineId>,
+}
+
+static WORKFLOW_RETURN: &Location<'static> = Location::caller();
+
+impl WorkflowRun {
+    /// Starts a run from its `WorkflowExecutionStarted` event.
+    pub(crate) fn new(run_fn: RunFn, first: &HistoryEvent, converter: DataConverter, namespace: &str) -> Result<Self, ReplayError> {
+        let Some(E::WorkflowExecutionStartedEventAttributes(started)) = &first.attributes else {
+            return Err(ReplayError::InvalidHistory { event_id: first.event_id, message: "the first event is not WorkflowExecutionStarted".into() });
+        };
+        let start_time = first.event_time.as_ref().map(|t| t.to_system_time()).unwrap_or(std::time::UNIX_EPOCH);
+        let info = WorkflowInfo {
+            namespace: if started.parent_workflow_namespace.is_empty() { namespace.to_string() } else { namespace.to_string() },
+            workflow_id: started.workflow_id.clone(),
+            run_id: started.original_execution_run_id.clone(),
+            first_execution_run_id: started.first_execution_run_id.clone(),
+            continued_from_run_id: (!started.continued_execution_run_id.is_empty()).then(|| started.continued_execution_run_id.clone()),
+            workflow_type: started.workflow_type.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+            task_queue: started.task_queue.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+            attempt: started.attempt.max(1),
+            start_time,
+            history_length: 1,
+            history_size_bytes: 0,
+            continue_as_new_suggested: false,
+            parent: started.parent_workflow_execution.as_ref().map(|p| (p.workflow_id.clone(), p.run_id.clone())),
+            cron_schedule: (!started.cron_schedule.is_empty()).then(|| started.cron_schedule.clone()),
+        };
+        let seed = crate::workflow::random::seed_from(if info.run_id.is_empty() { &info.workflow_id } else { &info.run_id });
+        let input = converter
+            .decode_payloads(started.input.clone().map(|p| p.payloads).unwrap_or_default())
+            .map_err(|e| ReplayError::InvalidHistory { event_id: 1, message: format!("workflow input: {e}") })?;
+        let mut state = RunState::new(converter, info, seed);
+        state.memo = started.memo.clone().map(|m| m.fields).unwrap_or_default();
+        state.search_attributes = started.search_attributes.clone().map(|s| s.indexed_fields).unwrap_or_default();
+        let shared = Rc::new(RefCell::new(state));
+        Ok(WorkflowRun {
+            ctx: WorkflowContext::new(shared.clone()),
+            shared,
+            executor: Executor::default(),
+            run_fn,
+            input: Some(input),
+            outcome: Rc::default(),
+            jobs: Vec::new(),
+            activity_by_event: HashMap::new(),
+            timer_by_id: HashMap::new(),
+            initiated_by_event: HashMap::new(),
+        })
+    }
+
+    pub(crate) fn info(&self) -> WorkflowInfo {
+        self.shared.borrow().info.clone()
+    }
+
+    /// Walks `events` (the whole history, or the part after the last task this run processed).
+    /// Returns the activation of a final workflow task that the history does not complete.
+    pub(crate) fn apply_events(&mut self, events: &[HistoryEvent]) -> Result<Option<Activation>, ReplayError> {
+        let mut i = 0;
+        while i < events.len() {
+            let event = &events[i];
+            match &event.attributes {
+                Some(E::WorkflowExecutionStartedEventAttributes(_)) | Some(E::WorkflowTaskScheduledEventAttributes(_)) => {}
+                Some(E::WorkflowTaskCompletedEventAttributes(_))
+                | Some(E::WorkflowTaskFailedEventAttributes(_))
+                | Some(E::WorkflowTaskTimedOutEventAttributes(_)) => {}
+                Some(E::WorkflowTaskStartedEventAttributes(started)) => {
+                    let next = events.get(i + 1);
+                    let failed = matches!(
+                        next.and_then(|e| e.attributes.as_ref()),
+                        Some(E::WorkflowTaskFailedEventAttributes(_)) | Some(E::WorkflowTaskTimedOutEventAttributes(_))
+                    );
+                    if failed {
+                        i += 1;
+                        continue;
+                    }
+                    self.check_all_matched(event)?;
+                    let last = next.is_none();
+                    {
+                        let mut state = self.shared.borrow_mut();
+                        state.replaying = !last;
+                        if let Some(t) = &event.event_time {
+                            state.now = t.to_system_time();
+                        }
+                        state.info.history_length = event.event_id;
+                        state.info.history_size_bytes = started.history_size_bytes;
+                        state.info.continue_as_new_suggested = started.suggest_continue_as_new;
+                    }
+                    if !last {
+                        self.read_ahead(&events[i + 1..]);
+                    }
+                    self.activate()?;
+                    if last {
+                        return Ok(Some(self.take_activation()));
+                    }
+                }
+                _ if matching::is_command_event(event) => self.match_command_event(event)?,
+                _ => self.collect_job(event)?,
+            }
+            i += 1;
+        }
+        Ok(None)
+    }
+
+    /// At the end of a replayed history: every command the code issued must be in it.
+    pub(crate) fn finish_replay(&mut self) -> Result<(), ReplayError> {
+        let state = self.shared.borrow();
+        if let Some(c) = state.commands.iter().find(|c| !c.optional) {
+            return Err(self.nondeterminism_at(None, "nothing more (the history ends here)", Some(c)));
+        }
+        Ok(())
+    }
+
+    fn check_all_matched(&self, at: &HistoryEvent) -> Result<(), ReplayError> {
+        let state = self.shared.borrow();
+        if let Some(c) = state.commands.iter().find(|c| !c.optional) {
+            let history = format!("no further command before {} (event {})", matching::event_type_name(at), at.event_id);
+            return Err(self.nondeterminism_at(Some(at), &history, Some(c)));
+        }
+        drop(state);
+        self.shared.borrow_mut().commands.clear();
+        Ok(())
+    }
+
+    fn nondeterminism_at(&self, event: Option<&HistoryEvent>, history: &str, command: Option<&crate::workflow::state::IssuedCommand>) -> ReplayError {
+        let state = self.shared.borrow();
+        let info = &state.info;
+        let (code, location) = match command {
+            Some(c) => {
+                let location = (!std::ptr::eq(c.location, WORKFLOW_RETURN)).then(|| c.location.to_string());
+                let code = if std::ptr::eq(c.location, WORKFLOW_RETURN) {
+                    format!("{} (the workflow function returned)", matching::describe_command(c))
+                } else {
+                    matching::describe_command(c)
+                };
+                (code, location)
+            }
+            None => ("no command (the workflow is waiting for something else)".to_string(), None),
+        };
+        ReplayError::Nondeterminism(Box::new(NondeterminismError {
+            workflow_type: info.workflow_type.clone(),
+            workflow_id: info.workflow_id.clone(),
+            run_id: info.run_id.clone(),
+            event_id: event.map(|e| e.event_id).unwrap_or(0),
+            event_type: event.map(matching::event_type_name).unwrap_or_default(),
+            history: history.to_string(),
+            code,
+            location,
+        }))
+    }
+
+    fn match_command_event(&mut self, event: &HistoryEvent) -> Result<(), ReplayError> {
+        loop {
+            let mut state = self.shared.borrow_mut();
+            let Some(first) = state.commands.first() else {
+                drop(state);
+                if matching::is_skippable_event(event) {
+                    return Ok(());
+                }
+                return Err(self.nondeterminism_at(Some(event), &matching::describe_event(event), None));
+            };
+            if matching::matches(first, event) {
+                let issued = state.commands.remove(0);
+                drop(state);
+                self.record(issued.machine, event);
+                return Ok(());
+            }
+            if first.optional {
+                state.commands.remove(0);
+                continue;
+            }
+            drop(state);
+            if matching::is_skippable_event(event) {
+                return Ok(());
+            }
+            let state = self.shared.borrow();
+            let first = state.commands.first();
+            return Err(self.nondeterminism_at(Some(event), &matching::describe_event(event), first));
+        }
+    }
+
+    /// A command's event is in history: remember the ids later events refer to.
+    fn record(&mut self, machine: Option<MachineId>, event: &HistoryEvent) {
+        match &event.attributes {
+            Some(E::ActivityTaskScheduledEventAttributes(_)) => {
+                if let Some(m) = machine {
+                    self.activity_by_event.insert(event.event_id, m);
+                }
+            }
+            Some(E::TimerStartedEventAttributes(e)) => {
+                if let Some(m) = machine {
+                    self.timer_by_id.insert(e.timer_id.clone(), m);
+                }
+            }
+            Some(E::StartChildWorkflowExecutionInitiatedEventAttributes(_))
+            | Some(E::SignalExternalWorkflowExecutionInitiatedEventAttributes(_))
+            | Some(E::RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(_)) => {
+                if let Some(m) = machine {
+                    self.initiated_by_event.insert(event.event_id, m);
+                }
+            }
+            _ => {}
+        }
+        if let Some(m) = machine {
+            let mut state = self.shared.borrow_mut();
+            let machine = &mut state.machines[m];
+            if machine.status == MachineStatus::Issued {
+                machine.status = MachineStatus::Recorded;
+            }
+            if machine.event_id == 0 {
+                machine.event_id = event.event_id;
+            }
+        }
+    }
+
+    /// Replay only: what the current task's completion recorded that the code will ask about
+    /// before issuing the matching command (patches, local activity results, side effects,
+    /// accepted updates).
+    fn read_ahead(&mut self, rest: &[HistoryEvent]) {
+        let mut state = self.shared.borrow_mut();
+        state.patches_in_history.clear();
+        state.recorded_local_activities.clear();
+        state.recorded_side_effects.clear();
+        for event in rest.iter().skip_while(|e| matches!(e.attributes, Some(E::WorkflowTaskCompletedEventAttributes(_)))) {
+            match &event.attributes {
+                Some(E::WorkflowTaskScheduledEventAttributes(_)) | Some(E::WorkflowTaskStartedEventAttributes(_)) => break,
+                Some(E::MarkerRecordedEventAttributes(m)) => {
+                    if m.marker_name == crate::workflow::context::PATCH_MARKER {
+                        if let Some(id) = matching::patch_id(&m.details) {
+                            state.patches_in_history.insert(id);
+                        }
+                    } else if m.marker_name == crate::workflow::context::SIDE_EFFECT_MARKER {
+                        if let Some(seq) = matching::marker_seq(&m.marker_name, &m.details) {
+                            let data = m.details.get("data").map(|p| p.payloads.clone()).unwrap_or_default();
+                            let data = state.converter.decode_payloads(data.clone()).unwrap_or(data);
+                            state.recorded_side_effects.insert(seq, data);
+                        }
+                    } else if m.marker_name == ops::LOCAL_ACTIVITY_MARKER
+                        && let Some(payload) = m.details.get("data").and_then(|p| p.payloads.first())
+                        && let Ok(data) = serde_json::from_slice::<ops::LocalActivityMarkerData>(&payload.data)
+                    {
+                        let resolution = match &m.failure {
+                            Some(f) => Resolution::Failed(decode_failure(&state.converter, Some(f.clone()))),
+                            None => {
+                                let result = m.details.get("result").map(|p| p.payloads.clone()).unwrap_or_default();
+                                Resolution::Completed(state.converter.decode_payloads(result.clone()).unwrap_or(result))
+                            }
+                        };
+                        state.recorded_local_activities.insert(data.seq, RecordedLocalActivity { activity_type: data.activity_type, resolution });
+                    }
+                }
+                Some(E::WorkflowExecutionUpdateAcceptedEventAttributes(a)) => {
+                    let request = a.accepted_request.clone().unwrap_or_default();
+                    let input = request.input.clone().unwrap_or_default();
+                    let args = input.args.map(|p| p.payloads).unwrap_or_default();
+                    let args = state.converter.decode_payloads(args.clone()).unwrap_or(args);
+                    self.jobs.push(Job::Update(PendingUpdate {
+                        input: UpdateInput {
+                            id: request.meta.as_ref().map(|m| m.update_id.clone()).unwrap_or_default(),
+                            name: input.name,
+                            args,
+                        },
+                        protocol_instance_id: a.protocol_instance_id.clone(),
+                        request_message_id: a.accepted_request_message_id.clone(),
+                        sequencing_event_id: a.accepted_request_sequencing_event_id,
+                        request,
+                        run_validator: false,
+                    }));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn collect_job(&mut self, event: &HistoryEvent) -> Result<(), ReplayError> {
+        let converter = self.shared.borrow().converter.clone();
+        let decode = |p: Option<Payloads>| -> Vec<Payload> {
+            let payloads = p.map(|p| p.payloads).unwrap_or_default();
+            converter.decode_payloads(payloads.clone()).unwrap_or(payloads)
+        };
+        let missing = |what: &str, id: i64| ReplayError::InvalidHistory {
+            event_id: event.event_id,
+            message: format!("{} refers to {what} {id}, which no command of this run scheduled", matching::event_type_name(event)),
+        };
+        let job = match event.attributes.clone() {
+            Some(E::WorkflowExecutionSignaledEventAttributes(a)) => Job::Signal { name: a.signal_name, input: decode(a.input) },
+            Some(E::WorkflowExecutionCancelRequestedEventAttributes(a)) => Job::Cancel { reason: a.cause },
+            Some(E::ActivityTaskCompletedEventAttributes(a)) => {
+                let machine = *self.activity_by_event.get(&a.scheduled_event_id).ok_or_else(|| missing("scheduled event", a.scheduled_event_id))?;
+                Job::Resolve { machine, resolution: Resolution::Completed(decode(a.result)) }
+            }
+            Some(E::ActivityTaskFailedEventAttributes(a)) => {
+                let machine = *self.activity_by_event.get(&a.scheduled_event_id).ok_or_else(|| missing("scheduled event", a.scheduled_event_id))?;
+                let cause = decode_failure(&converter, a.failure);
+                let failure = self.activity_failure(machine, a.started_event_id, &a.identity, a.retry_state, cause);
+                Job::Resolve { machine, resolution: Resolution::Failed(failure) }
+            }
+            Some(E::ActivityTaskTimedOutEventAttributes(a)) => {
+                let machine = *self.activity_by_event.get(&a.scheduled_event_id).ok_or_else(|| missing("scheduled event", a.scheduled_event_id))?;
+                let cause = decode_failure(&converter, a.failure);
+                let failure = self.activity_failure(machine, a.started_event_id, "", a.retry_state, cause);
+                Job::Resolve { machine, resolution: Resolution::Failed(failure) }
+            }
+            Some(E::ActivityTaskCanceledEventAttributes(a)) => {
+                let machine = *self.activity_by_event.get(&a.scheduled_event_id).ok_or_else(|| missing("scheduled event", a.scheduled_event_id))?;
+                let cause = Failure::new("activity canceled", FailureKind::Canceled { details: decode(a.details), identity: a.identity.clone() });
+                let failure = self.activity_failure(machine, a.started_event_id, &a.identity, 0, cause);
+                Job::Resolve { machine, resolution: Resolution::Failed(failure) }
+            }
+            Some(E::TimerFiredEventAttributes(a)) => {
+                let machine = *self.timer_by_id.get(&a.timer_id).ok_or_else(|| ReplayError::InvalidHistory {
+                    event_id: event.event_id,
+                    message: format!("TimerFired for timer {:?}, which no command of this run started", a.timer_id),
+                })?;
+                Job::Resolve { machine, resolution: Resolution::Completed(Vec::new()) }
+            }
+            Some(E::ChildWorkflowExecutionStartedEventAttributes(a)) => {
+                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                Job::ChildStarted { machine, run_id: a.workflow_execution.map(|e| e.run_id).unwrap_or_default() }
+            }
+            Some(E::StartChildWorkflowExecutionFailedEventAttributes(a)) => {
+                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let failure = crate::converter::ApplicationFailure::new(format!("child workflow {} could not start (cause {})", a.workflow_id, a.cause))
+                    .with_type("ChildWorkflowExecutionAlreadyStartedError")
+                    .non_retryable();
+                Job::Resolve { machine, resolution: Resolution::Failed(failure.into()) }
+            }
+            Some(E::ChildWorkflowExecutionCompletedEventAttributes(a)) => {
+                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                Job::Resolve { machine, resolution: Resolution::Completed(decode(a.result)) }
+            }
+            Some(E::ChildWorkflowExecutionFailedEventAttributes(a)) => {
+                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let cause = decode_failure(&converter, a.failure);
+                Job::Resolve { machine, resolution: Resolution::Failed(self.child_failure(machine, a.started_event_id, a.retry_state, cause)) }
+            }
+            Some(E::ChildWorkflowExecutionCanceledEventAttributes(a)) => {
+                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let cause = Failure::new("child workflow canceled", FailureKind::Canceled { details: decode(a.details), identity: String::new() });
+                Job::Resolve { machine, resolution: Resolution::Failed(self.child_failure(machine, a.started_event_id, 0, cause)) }
+            }
+            Some(E::ChildWorkflowExecutionTimedOutEventAttributes(a)) => {
+                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let cause = Failure::new("child workflow timed out", FailureKind::Timeout { timeout_type: crate::api::temporal::api::enums::v1::TimeoutType::StartToClose, last_heartbeat_details: Vec::new() });
+                Job::Resolve { machine, resolution: Resolution::Failed(self.child_failure(machine, a.started_event_id, a.retry_state, cause)) }
+            }
+            Some(E::ChildWorkflowExecutionTerminatedEventAttributes(a)) => {
+                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let cause = Failure::new("child workflow terminated", FailureKind::Terminated { identity: String::new() });
+                Job::Resolve { machine, resolution: Resolution::Failed(self.child_failure(machine, a.started_event_id, 0, cause)) }
+            }
+            Some(E::ExternalWorkflowExecutionSignaledEventAttributes(a)) => {
+                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                Job::Resolve { machine, resolution: Resolution::Completed(Vec::new()) }
+            }
+            Some(E::SignalExternalWorkflowExecutionFailedEventAttributes(a)) => {
+                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let failure = crate::converter::ApplicationFailure::new(format!("signal to external workflow failed (cause {})", a.cause)).with_type("SignalExternalWorkflowExecutionFailed");
+                Job::Resolve { machine, resolution: Resolution::Failed(failure.into()) }
+            }
+            Some(E::ExternalWorkflowExecutionCancelRequestedEventAttributes(a)) => {
+                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                Job::Resolve { machine, resolution: Resolution::Completed(Vec::new()) }
+            }
+            Some(E::RequestCancelExternalWorkflowExecutionFailedEventAttributes(a)) => {
+                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let failure = crate::converter::ApplicationFailure::new(format!("cancel request to external workflow failed (cause {})", a.cause)).with_type("RequestCancelExternalWorkflowExecutionFailed");
+                Job::Resolve { machine, resolution: Resolution::Failed(failure.into()) }
+            }
+            // Events that need no reaction from workflow code.
+            _ => return Ok(()),
+        };
+        self.jobs.push(job);
+        Ok(())
+    }
+
+    fn activity_failure(&self, machine: MachineId, started_event_id: i64, identity: &str, retry_state: i32, cause: Failure) -> Failure {
+        let state = self.shared.borrow();
+        let m = &state.machines[machine];
+        let (activity_type, activity_id) = match &m.kind {
+            MachineKind::Activity { activity_type, activity_id, .. } => (activity_type.clone(), activity_id.clone()),
+            _ => (String::new(), String::new()),
+        };
+        let mut failure = Failure::new(
+            "activity task failed",
+            FailureKind::Activity {
+                activity_type,
+                activity_id,
+                scheduled_event_id: m.event_id,
+                started_event_id,
+                identity: identity.to_string(),
+                retry_state: crate::api::temporal::api::enums::v1::RetryState::try_from(retry_state).unwrap_or_default(),
+            },
+        );
+        failure = failure.with_cause(cause);
+        failure
+    }
+
+    fn child_failure(&self, machine: MachineId, started_event_id: i64, retry_state: i32, cause: Failure) -> Failure {
+        let state = self.shared.borrow();
+        let m = &state.machines[machine];
+        let (workflow_id, workflow_type) = match &m.kind {
+            MachineKind::Child { workflow_id, workflow_type, .. } => (workflow_id.clone(), workflow_type.clone()),
+            _ => (String::new(), String::new()),
+        };
+        Failure::new(
+            "child workflow execution failed",
+            FailureKind::ChildWorkflow {
+                namespace: state.info.namespace.clone(),
+                workflow_id,
+                run_id: m.child_start.clone().and_then(Result::ok).unwrap_or_default(),
+                workflow_type,
+                initiated_event_id: m.event_id,
+                started_event_id,
+                retry_state: crate::api::temporal::api::enums::v1::RetryState::try_from(retry_state).unwrap_or_default(),
+            },
+        )
+        .with_cause(cause)
+    }
+
+    /// Delivers a live update request (from a poll response's protocol messages).
+    pub(crate) fn push_update(&mut self, update: PendingUpdate) {
+        self.jobs.push(Job::Update(update));
+    }
+
+    /// Runs the workflow with the jobs collected since the last activation: signals and updates
+    /// first (as the official SDKs order them), then the workflow's start, then resolutions.
+    fn activate(&mut self) -> Result<(), ReplayError> {
+        let jobs = std::mem::take(&mut self.jobs);
+        let (first, rest): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| matches!(j, Job::Signal { .. } | Job::Update(_)));
+        for job in first {
+            self.apply_job(job);
+        }
+        self.run_until_quiescent()?;
+        if let Some(input) = self.input.take() {
+            let future = (self.run_fn)(self.ctx.clone(), input);
+            let outcome = self.outcome.clone();
+            self.executor.spawn(async move {
+                let result = future.await;
+                *outcome.borrow_mut() = Some(result);
+            });
+        }
+        for job in rest {
+            self.apply_job(job);
+        }
+        self.run_until_quiescent()?;
+        self.close_if_returned();
+        Ok(())
+    }
+
+    fn apply_job(&mut self, job: Job) {
+        match job {
+            Job::Signal { name, input } => ops::deliver_signal(&self.shared, name, input),
+            Job::Update(update) => ops::deliver_update(&self.ctx, update),
+            Job::Cancel { reason } => {
+                let mut state = self.shared.borrow_mut();
+                state.cancel_requested = Some(reason);
+                state.root_scope.cancel();
+                state.wake_cancel_waiters();
+            }
+            Job::Resolve { machine, resolution } => self.shared.borrow_mut().machines[machine].resolve(resolution),
+            Job::ChildStarted { machine, run_id } => {
+                let mut state = self.shared.borrow_mut();
+                let m = &mut state.machines[machine];
+                m.child_start = Some(Ok(run_id));
+                if let Some(w) = m.start_waker.take() {
+                    w.wake();
+                }
+            }
+        }
+    }
+
+    /// Polls until nothing can progress, re-checking `wait_condition`s after each round.
+    fn run_until_quiescent(&mut self) -> Result<(), ReplayError> {
+        loop {
+            self.poll_tasks()?;
+            let wakers = std::mem::take(&mut self.shared.borrow_mut().condition_wakers);
+            if wakers.is_empty() {
+                return Ok(());
+            }
+            let before = self.shared.borrow().conditions_satisfied;
+            for w in wakers {
+                w.wake();
+            }
+            self.poll_tasks()?;
+            if self.shared.borrow().conditions_satisfied == before {
+                return Ok(());
+            }
+        }
+    }
+
+    fn poll_tasks(&mut self) -> Result<(), ReplayError> {
+        let shared = &self.shared;
+        let executor = &mut self.executor;
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            executor.run_until_stalled(&|| shared.borrow_mut().spawn_queue.drain(..).collect())
+        }));
+        result.map(|_| ()).map_err(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "workflow code panicked".into());
+            let info = self.info();
+            ReplayError::WorkflowTaskFailed { workflow_type: info.workflow_type, workflow_id: info.workflow_id, message }
+        })
+    }
+
+    /// Once the workflow function returned: the closing command.
+    fn close_if_returned(&mut self) {
+        let Some(outcome) = self.outcome.borrow_mut().take() else { return };
+        let mut state = self.shared.borrow_mut();
+        if state.closed {
+            return;
+        }
+        state.closed = true;
+        let command = match outcome {
+            Ok(result) => match state.converter.encode_payloads(result) {
+                Ok(payloads) => complete_command(payloads),
+                Err(e) => fail_command(&state.converter, crate::workflow::conversion_failure(&e)),
+            },
+            Err(WorkflowError::ContinueAsNew(request)) => {
+                let o = request.options;
+                let input = state.converter.encode_payloads(request.args).unwrap_or_default();
+                let attrs = cmd::ContinueAsNewWorkflowExecutionCommandAttributes {
+                    workflow_type: Some(WorkflowType { name: o.workflow_type.unwrap_or_else(|| state.info.workflow_type.clone()) }),
+                    task_queue: Some(TaskQueue {
+                        name: o.task_queue.unwrap_or_else(|| state.info.task_queue.clone()),
+                        kind: TaskQueueKind::Normal as i32,
+                        ..Default::default()
+                    }),
+                    input: (!input.is_empty()).then_some(Payloads { payloads: input }),
+                    workflow_run_timeout: o.run_timeout.map(Into::into),
+                    workflow_task_timeout: o.task_timeout.map(Into::into),
+                    header: Some(Header::default()),
+                    memo: o.memo.map(|fields| Memo { fields }),
+                    search_attributes: o.search_attributes.map(|indexed_fields| SearchAttributes { indexed_fields }),
+                    ..Default::default()
+                };
+                Command {
+                    command_type: CommandType::ContinueAsNewWorkflowExecution as i32,
+                    attributes: Some(C::ContinueAsNewWorkflowExecutionCommandAttributes(attrs)),
+                    ..Default::default()
+                }
+            }
+            Err(e) if e.is_cancellation() && state.cancel_requested.is_some() => cancel_command(),
+            Err(WorkflowError::Canceled) => cancel_command(),
+            Err(WorkflowError::Failed(failure)) => fail_command(&state.converter, *failure),
+        };
+        state.push_command(command, None, WORKFLOW_RETURN);
+    }
+
+    /// The commands and messages of the last activation (live mode).
+    pub(crate) fn take_activation(&mut self) -> Activation {
+        let mut state = self.shared.borrow_mut();
+        let issued = std::mem::take(&mut state.commands);
+        let mut activation = Activation::default();
+        for c in issued {
+            if let Some(m) = c.message {
+                activation.messages.push(m);
+            }
+            activation.commands.push(c.command);
+        }
+        activation.messages.extend(state.outgoing_messages.drain(..));
+        activation
+    }
+
+    /// Answers a query from the workflow's state.
+    pub(crate) fn query(&mut self, name: &str, args: Vec<Payload>) -> Result<Vec<Payload>, Failure> {
+        let (handler, default) = {
+            let state = self.shared.borrow();
+            (state.query_handlers.get(name).cloned(), state.default_query_handler.clone())
+        };
+        let before = self.shared.borrow().commands.len();
+        self.shared.borrow_mut().in_query = true;
+        let result = match (handler, default) {
+            (Some(h), _) => h(args),
+            (None, Some(d)) => d(name.to_string(), args),
+            (None, None) => Err(crate::converter::ApplicationFailure::new(format!("no query handler for {name:?}")).with_type("QueryNotFound").into()),
+        };
+        let mut state = self.shared.borrow_mut();
+        state.in_query = false;
+        if state.commands.len() != before {
+            state.commands.truncate(before);
+            return Err(crate::converter::ApplicationFailure::new("a query handler must not start operations").with_type("QueryFailed").into());
+        }
+        result
+    }
+
+    /// Whether the workflow issued its closing command.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.shared.borrow().closed
+    }
+}
+
+fn complete_command(payloads: Vec<Payload>) -> Command {
+    Command {
+        command_type: CommandType::CompleteWorkflowExecution as i32,
+        attributes: Some(C::CompleteWorkflowExecutionCommandAttributes(cmd::CompleteWorkflowExecutionCommandAttributes {
+            result: (!payloads.is_empty()).then_some(Payloads { payloads }),
+        })),
+        ..Default::default()
+    }
+}
+
+fn fail_command(converter: &DataConverter, failure: Failure) -> Command {
+    let mut proto = failure.to_proto();
+    let _ = converter.encode_failure(&mut proto);
+    Command {
+        command_type: CommandType::FailWorkflowExecution as i32,
+        attributes: Some(C::FailWorkflowExecutionCommandAttributes(cmd::FailWorkflowExecutionCommandAttributes { failure: Some(proto) })),
+        ..Default::default()
+    }
+}
+
+fn cancel_command() -> Command {
+    Command {
+        command_type: CommandType::CancelWorkflowExecution as i32,
+        attributes: Some(C::CancelWorkflowExecutionCommandAttributes(cmd::CancelWorkflowExecutionCommandAttributes { details: None })),
+        ..Default::default()
+    }
+}
+
+fn decode_failure(converter: &DataConverter, failure: Option<ProtoFailure>) -> Failure {
+    let mut proto = failure.unwrap_or_default();
+    let _ = converter.decode_failure(&mut proto);
+    Failure::from_proto(proto)
+}

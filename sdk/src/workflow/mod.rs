@@ -1,0 +1,153 @@
+//! What workflow code sees: the [`WorkflowContext`] and the futures it hands out.
+//!
+//! Workflow code is ordinary async Rust run by a deterministic, single-threaded executor. It must
+//! not read the clock, draw OS randomness, do I/O or spawn threads: the context supplies
+//! deterministic replacements (`now`, `random`, `uuid`, `sleep`, activities for I/O, `spawn`), so
+//! that replaying the recorded history rebuilds exactly the same state.
+//!
+//! ```
+//! use reprise::workflow::{WorkflowContext, WorkflowResult};
+//! use std::time::Duration;
+//!
+//! async fn order(ctx: WorkflowContext, (order_id, amount): (String, f64)) -> WorkflowResult<String> {
+//!     let charge: String = ctx
+//!         .activity("chargeCreditCard", (&order_id, amount))
+//!         .start_to_close_timeout(Duration::from_secs(10))
+//!         .await?;
+//!     ctx.sleep(Duration::from_secs(60)).await?;
+//!     Ok(format!("{order_id} charged: {charge}"))
+//! }
+//! ```
+
+mod cancellation;
+pub(crate) mod context;
+pub(crate) mod executor;
+pub(crate) mod operations;
+mod options;
+pub(crate) mod random;
+mod registry;
+pub(crate) mod state;
+
+pub use context::{CancellationScope, WorkflowContext};
+pub use operations::{
+    ActivityCall, ActivityFuture, ChildWorkflowCall, ChildWorkflowHandle, ChildStartFuture, ChildResultFuture,
+    ExternalFuture, LocalActivityCall, TimerFuture,
+};
+pub use options::{ActivityOptions, ChildWorkflowOptions, ContinueAsNewOptions, LocalActivityOptions, ParentClosePolicy};
+pub use registry::{RegistrationError, WorkflowRegistry};
+pub use state::CancellationType;
+pub use context::WaitCondition;
+
+use crate::api::temporal::api::common::v1::Payload;
+use crate::converter::{ApplicationFailure, ConversionError, Failure, FailureKind};
+use std::time::SystemTime;
+
+/// What a workflow returns.
+pub type WorkflowResult<T> = Result<T, WorkflowError>;
+
+/// How a workflow run ends other than by returning a value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkflowError {
+    /// Fail the workflow with this failure (an [`ApplicationFailure`], or an activity's or child's
+    /// failure passed on with `?`). A cancellation failure while the workflow's cancellation was
+    /// requested ends the workflow as canceled instead.
+    #[error("{0}")]
+    Failed(Box<Failure>),
+    /// End the workflow as canceled.
+    #[error("workflow canceled")]
+    Canceled,
+    /// Continue as a new run (see [`WorkflowContext::continue_as_new`]).
+    #[error("continue as new")]
+    ContinueAsNew(Box<options::ContinueAsNewRequest>),
+}
+
+impl WorkflowError {
+    /// Whether this is (caused by) a cancellation.
+    pub fn is_cancellation(&self) -> bool {
+        match self {
+            WorkflowError::Canceled => true,
+            WorkflowError::Failed(f) => f.chain().any(|f| matches!(f.kind, FailureKind::Canceled { .. })),
+            WorkflowError::ContinueAsNew(_) => false,
+        }
+    }
+}
+
+impl From<Failure> for WorkflowError {
+    fn from(f: Failure) -> Self {
+        WorkflowError::Failed(Box::new(f))
+    }
+}
+
+impl From<ApplicationFailure> for WorkflowError {
+    fn from(f: ApplicationFailure) -> Self {
+        WorkflowError::Failed(Box::new(f.into()))
+    }
+}
+
+impl From<ConversionError> for WorkflowError {
+    fn from(e: ConversionError) -> Self {
+        WorkflowError::Failed(Box::new(conversion_failure(&e)))
+    }
+}
+
+pub(crate) fn conversion_failure(e: &ConversionError) -> Failure {
+    ApplicationFailure::new(e.to_string()).with_type("PayloadConversionError").non_retryable().into()
+}
+
+/// Facts about the running workflow, from its start event and the current task.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct WorkflowInfo {
+    /// Namespace.
+    pub namespace: String,
+    /// Workflow id.
+    pub workflow_id: String,
+    /// This run's id.
+    pub run_id: String,
+    /// The first run's id in a continue-as-new / retry chain.
+    pub first_execution_run_id: String,
+    /// Run that continued as this one, if any.
+    pub continued_from_run_id: Option<String>,
+    /// Workflow type name.
+    pub workflow_type: String,
+    /// Task queue.
+    pub task_queue: String,
+    /// Attempt (starts at 1; grows with workflow retries).
+    pub attempt: i32,
+    /// When this run started.
+    pub start_time: SystemTime,
+    /// Events in the history so far (at the current workflow task).
+    pub history_length: i64,
+    /// Bytes of history so far, as the server reports it.
+    pub history_size_bytes: i64,
+    /// The server suggests continuing as new (history getting large).
+    pub continue_as_new_suggested: bool,
+    /// Parent workflow (id, run id), for child workflows.
+    pub parent: Option<(String, String)>,
+    /// Cron schedule, if started by one.
+    pub cron_schedule: Option<String>,
+}
+
+/// The input of an update as its validator and handler see it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct UpdateInput {
+    /// Update id (client-chosen).
+    pub id: String,
+    /// Update name.
+    pub name: String,
+    /// Arguments.
+    pub args: Vec<Payload>,
+}
+
+/// An update waiting for its handler.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingUpdate {
+    pub(crate) input: UpdateInput,
+    pub(crate) protocol_instance_id: String,
+    pub(crate) request_message_id: String,
+    pub(crate) sequencing_event_id: i64,
+    pub(crate) request: crate::api::temporal::api::update::v1::Request,
+    pub(crate) run_validator: bool,
+}
