@@ -1,1 +1,4 @@
 //! Runnable examples of Reprise; each scenario is a binary under `src/bin/`.
+#![warn(missing_docs)]
+
+pub mod corpus;

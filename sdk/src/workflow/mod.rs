@@ -26,6 +26,7 @@ pub(crate) mod operations;
 mod options;
 pub(crate) mod random;
 mod registry;
+pub mod search_attribute;
 pub(crate) mod state;
 
 pub use context::{CancellationScope, WorkflowContext};
