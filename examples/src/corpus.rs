@@ -4,7 +4,10 @@
 
 use reprise::client::RetryPolicy;
 use reprise::converter::{ApplicationFailure, Failure};
-use reprise::workflow::{CancellationType, WorkflowContext, WorkflowError, WorkflowRegistry, WorkflowResult, search_attribute};
+use reprise::workflow::{
+    CancellationType, WorkflowContext, WorkflowError, WorkflowRegistry, WorkflowResult,
+    search_attribute,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::cell::{Cell, RefCell};
@@ -33,27 +36,38 @@ pub fn registry() -> WorkflowRegistry {
         r.register("OrderWorkflow", order).map(|_| ()),
         r.register("TimerWorkflow", timers).map(|_| ()),
         r.register("SignalWorkflow", signals).map(|_| ()),
-        r.register("ExternalSignalerWorkflow", external_signaler).map(|_| ()),
+        r.register("ExternalSignalerWorkflow", external_signaler)
+            .map(|_| ()),
         r.register("QueryWorkflow", queries).map(|_| ()),
         r.register("UpdateWorkflow", updates).map(|_| ()),
         r.register("ChildWorkflow", child).map(|_| ()),
-        r.register("FailingChildWorkflow", failing_child).map(|_| ()),
+        r.register("FailingChildWorkflow", failing_child)
+            .map(|_| ()),
         r.register("ParentWorkflow", parent).map(|_| ()),
-        r.register("ContinueAsNewWorkflow", continue_as_new).map(|_| ()),
-        r.register("CancelDuringTimerWorkflow", cancel_during_timer).map(|_| ()),
-        r.register("CancelDuringActivityWorkflow", cancel_during_activity).map(|_| ()),
+        r.register("ContinueAsNewWorkflow", continue_as_new)
+            .map(|_| ()),
+        r.register("CancelDuringTimerWorkflow", cancel_during_timer)
+            .map(|_| ()),
+        r.register("CancelDuringActivityWorkflow", cancel_during_activity)
+            .map(|_| ()),
         r.register("HeartbeatWorkflow", heartbeat).map(|_| ()),
-        r.register("LocalActivityWorkflow", local_activities).map(|_| ()),
+        r.register("LocalActivityWorkflow", local_activities)
+            .map(|_| ()),
         r.register("BookTripWorkflow", book_trip).map(|_| ()),
         r.register("FailingWorkflow", failing).map(|_| ()),
         r.register("PatchWorkflow", patch_v2).map(|_| ()),
-        r.register("DeterminismHelpersWorkflow", determinism_helpers).map(|_| ()),
-        r.register("ParallelActivitiesWorkflow", parallel_activities).map(|_| ()),
-        r.register("LargeSequentialWorkflow", large_sequential).map(|_| ()),
+        r.register("DeterminismHelpersWorkflow", determinism_helpers)
+            .map(|_| ()),
+        r.register("ParallelActivitiesWorkflow", parallel_activities)
+            .map(|_| ()),
+        r.register("LargeSequentialWorkflow", large_sequential)
+            .map(|_| ()),
         r.register("LargeTimerWorkflow", large_timers).map(|_| ()),
-        r.register("SearchAttributesWorkflow", search_attributes).map(|_| ()),
+        r.register("SearchAttributesWorkflow", search_attributes)
+            .map(|_| ()),
         r.register("WaitForeverWorkflow", wait_forever).map(|_| ()),
-        r.register("WorkflowTaskFailureWorkflow", workflow_task_failure).map(|_| ()),
+        r.register("WorkflowTaskFailureWorkflow", workflow_task_failure)
+            .map(|_| ()),
     ];
     for result in results {
         if let Err(e) = result {
@@ -108,7 +122,9 @@ async fn signals(ctx: WorkflowContext, (): ()) -> WorkflowResult<Vec<String>> {
     let checked_out = Rc::new(Cell::new(false));
     {
         let items = items.clone();
-        ctx.on_signal("addItem", move |(item,): (String,)| items.borrow_mut().push(item));
+        ctx.on_signal("addItem", move |(item,): (String,)| {
+            items.borrow_mut().push(item)
+        });
     }
     {
         let checked_out = checked_out.clone();
@@ -121,7 +137,8 @@ async fn signals(ctx: WorkflowContext, (): ()) -> WorkflowResult<Vec<String>> {
 
 /// 03c: signals another workflow twice.
 async fn external_signaler(ctx: WorkflowContext, (target,): (String,)) -> WorkflowResult<String> {
-    ctx.signal_external(&target, None, "addItem", ("from-external",)).await?;
+    ctx.signal_external(&target, None, "addItem", ("from-external",))
+        .await?;
     ctx.signal_external(&target, None, "checkout", ()).await?;
     Ok(format!("signalled {target}"))
 }
@@ -132,7 +149,10 @@ async fn queries(ctx: WorkflowContext, (): ()) -> WorkflowResult<Value> {
     let advances = Rc::new(Cell::new(0u32));
     {
         let (state, advances) = (state.clone(), advances.clone());
-        ctx.on_query("getState", move |()| json!({"state": *state.borrow(), "advances": advances.get()}));
+        ctx.on_query(
+            "getState",
+            move |()| json!({"state": *state.borrow(), "advances": advances.get()}),
+        );
     }
     {
         let advances = advances.clone();
@@ -159,7 +179,10 @@ async fn updates(ctx: WorkflowContext, (): ()) -> WorkflowResult<i64> {
             "addAmount",
             |(amount,): &(i64,)| {
                 if *amount < 0 {
-                    Err(ApplicationFailure::new(format!("amount must be non-negative, got {amount}")).with_type("ValueError"))
+                    Err(ApplicationFailure::new(format!(
+                        "amount must be non-negative, got {amount}"
+                    ))
+                    .with_type("ValueError"))
                 } else {
                     Ok(())
                 }
@@ -195,18 +218,25 @@ async fn updates(ctx: WorkflowContext, (): ()) -> WorkflowResult<i64> {
         });
     }
     let c = ctx.clone();
-    ctx.wait_condition(move || done.get() && c.all_handlers_finished()).await?;
+    ctx.wait_condition(move || done.get() && c.all_handlers_finished())
+        .await?;
     Ok(total.get())
 }
 
 /// 06: a child that asks an activity for a greeting.
 async fn child(ctx: WorkflowContext, (name,): (String,)) -> WorkflowResult<String> {
-    Ok(ctx.activity("composeGreeting", (name,)).start_to_close_timeout(STC).await?)
+    Ok(ctx
+        .activity("composeGreeting", (name,))
+        .start_to_close_timeout(STC)
+        .await?)
 }
 
 /// 06: a child that always fails.
 async fn failing_child(_ctx: WorkflowContext, (name,): (String,)) -> WorkflowResult<String> {
-    Err(ApplicationFailure::new(format!("child {name} refuses")).with_type("ChildRefused").non_retryable().into())
+    Err(ApplicationFailure::new(format!("child {name} refuses"))
+        .with_type("ChildRefused")
+        .non_retryable()
+        .into())
 }
 
 /// 06: one child, then the rest in parallel, then a failing child whose failure is caught.
@@ -214,20 +244,36 @@ async fn parent(ctx: WorkflowContext, (names,): (Vec<String>,)) -> WorkflowResul
     let wid = ctx.info().workflow_id;
     let mut greetings: Vec<String> = Vec::new();
     if let Some(first) = names.first() {
-        greetings.push(ctx.child_workflow("ChildWorkflow", (first,)).workflow_id(format!("{wid}-child-{first}")).await?);
+        greetings.push(
+            ctx.child_workflow("ChildWorkflow", (first,))
+                .workflow_id(format!("{wid}-child-{first}"))
+                .await?,
+        );
     }
     let rest: Vec<_> = names[1.min(names.len())..]
         .iter()
-        .map(|n| ctx.child_workflow::<String>("ChildWorkflow", (n,)).workflow_id(format!("{wid}-child-{n}")).into_future())
+        .map(|n| {
+            ctx.child_workflow::<String>("ChildWorkflow", (n,))
+                .workflow_id(format!("{wid}-child-{n}"))
+                .into_future()
+        })
         .collect();
     for r in futures::future::join_all(rest).await {
         greetings.push(r?);
     }
-    let failed = match ctx.child_workflow::<Value>("FailingChildWorkflow", ("mallory",)).workflow_id(format!("{wid}-child-mallory")).await {
+    let failed = match ctx
+        .child_workflow::<Value>("FailingChildWorkflow", ("mallory",))
+        .workflow_id(format!("{wid}-child-mallory"))
+        .await
+    {
         Ok(_) => String::new(),
         Err(f) => {
             let cause = f.cause().unwrap_or(&f);
-            format!("{}: {}", cause.application_type().unwrap_or_default(), cause.message)
+            format!(
+                "{}: {}",
+                cause.application_type().unwrap_or_default(),
+                cause.message
+            )
         }
     };
     Ok(json!({"greetings": greetings, "failedChild": failed}))
@@ -236,8 +282,14 @@ async fn parent(ctx: WorkflowContext, (names,): (Vec<String>,)) -> WorkflowResul
 use std::future::IntoFuture;
 
 /// 07: an activity and a timer per run, then continue-as-new until the last run.
-async fn continue_as_new(ctx: WorkflowContext, (iteration, total_runs): (u32, u32)) -> WorkflowResult<String> {
-    let _: String = ctx.activity("recordIteration", (iteration,)).start_to_close_timeout(STC).await?;
+async fn continue_as_new(
+    ctx: WorkflowContext,
+    (iteration, total_runs): (u32, u32),
+) -> WorkflowResult<String> {
+    let _: String = ctx
+        .activity("recordIteration", (iteration,))
+        .start_to_close_timeout(STC)
+        .await?;
     ctx.sleep(secs(0.1)).await?;
     if iteration + 1 < total_runs {
         return Err(ctx.continue_as_new((iteration + 1, total_runs)));
@@ -262,7 +314,11 @@ async fn cancel_during_activity(ctx: WorkflowContext, (): ()) -> WorkflowResult<
     match result {
         Ok(s) => Ok(s),
         Err(e) if ctx.is_cancel_requested() => {
-            let _: String = ctx.detached().activity("cleanup", ("cancellation",)).start_to_close_timeout(STC).await?;
+            let _: String = ctx
+                .detached()
+                .activity("cleanup", ("cancellation",))
+                .start_to_close_timeout(STC)
+                .await?;
             Err(e.into())
         }
         Err(e) => Err(e.into()),
@@ -271,7 +327,10 @@ async fn cancel_during_activity(ctx: WorkflowContext, (): ()) -> WorkflowResult<
 
 /// 09: an activity retried after a heartbeat timeout.
 async fn heartbeat(ctx: WorkflowContext, (): ()) -> WorkflowResult<String> {
-    let retry = RetryPolicy::new().with_initial_interval(Duration::from_millis(100)).with_backoff_coefficient(2.0).with_maximum_attempts(3);
+    let retry = RetryPolicy::new()
+        .with_initial_interval(Duration::from_millis(100))
+        .with_backoff_coefficient(2.0)
+        .with_maximum_attempts(3);
     Ok(ctx
         .activity("heartbeatingActivity", (5,))
         .start_to_close_timeout(Duration::from_secs(30))
@@ -282,26 +341,57 @@ async fn heartbeat(ctx: WorkflowContext, (): ()) -> WorkflowResult<String> {
 
 /// 10: local activities around a timer.
 async fn local_activities(ctx: WorkflowContext, (): ()) -> WorkflowResult<Vec<String>> {
-    let a: String = ctx.local_activity("localGreet", ("world",)).start_to_close_timeout(secs(5.0)).await?;
-    let retry = RetryPolicy::new().with_initial_interval(Duration::from_millis(100)).with_backoff_coefficient(2.0).with_maximum_attempts(3);
-    let b: String = ctx.local_activity("flakyLocal", ("x",)).start_to_close_timeout(secs(5.0)).retry_policy(retry).await?;
+    let a: String = ctx
+        .local_activity("localGreet", ("world",))
+        .start_to_close_timeout(secs(5.0))
+        .await?;
+    let retry = RetryPolicy::new()
+        .with_initial_interval(Duration::from_millis(100))
+        .with_backoff_coefficient(2.0)
+        .with_maximum_attempts(3);
+    let b: String = ctx
+        .local_activity("flakyLocal", ("x",))
+        .start_to_close_timeout(secs(5.0))
+        .retry_policy(retry)
+        .await?;
     ctx.sleep(secs(0.1)).await?;
-    let c: String = ctx.local_activity("localGreet", ("again",)).start_to_close_timeout(secs(5.0)).await?;
+    let c: String = ctx
+        .local_activity("localGreet", ("again",))
+        .start_to_close_timeout(secs(5.0))
+        .await?;
     Ok(vec![a, b, c])
 }
 
 /// 11: a saga: book three things, compensate the booked ones in reverse on failure.
 async fn book_trip(ctx: WorkflowContext, (trip_id,): (String,)) -> WorkflowResult<Value> {
-    let retry = || RetryPolicy::new().with_initial_interval(Duration::from_millis(100)).with_backoff_coefficient(2.0).with_maximum_attempts(2);
+    let retry = || {
+        RetryPolicy::new()
+            .with_initial_interval(Duration::from_millis(100))
+            .with_backoff_coefficient(2.0)
+            .with_maximum_attempts(2)
+    };
     let mut compensations: Vec<(&str, String)> = Vec::new();
-    let steps = [("bookFlight", "cancelFlight"), ("bookHotel", "cancelHotel"), ("bookCar", "cancelCar")];
+    let steps = [
+        ("bookFlight", "cancelFlight"),
+        ("bookHotel", "cancelHotel"),
+        ("bookCar", "cancelCar"),
+    ];
     for (book, cancel) in steps {
-        match ctx.activity::<String>(book, (&trip_id,)).start_to_close_timeout(STC).retry_policy(retry()).await {
+        match ctx
+            .activity::<String>(book, (&trip_id,))
+            .start_to_close_timeout(STC)
+            .retry_policy(retry())
+            .await
+        {
             Ok(booking) => compensations.push((cancel, booking)),
             Err(err) => {
                 let mut done = Vec::new();
                 for (act, booking) in compensations.iter().rev() {
-                    let r: String = ctx.activity(act, (booking,)).start_to_close_timeout(STC).retry_policy(retry()).await?;
+                    let r: String = ctx
+                        .activity(act, (booking,))
+                        .start_to_close_timeout(STC)
+                        .retry_policy(retry())
+                        .await?;
                     done.push(r);
                 }
                 let cause = err.cause().unwrap_or(&err);
@@ -324,11 +414,17 @@ async fn book_trip(ctx: WorkflowContext, (trip_id,): (String,)) -> WorkflowResul
 
 /// 12: validates, then fails the workflow with details.
 async fn failing(ctx: WorkflowContext, (order_id,): (String,)) -> WorkflowResult<String> {
-    let _: String = ctx.activity("validateOrder", (&order_id,)).start_to_close_timeout(STC).await?;
+    let _: String = ctx
+        .activity("validateOrder", (&order_id,))
+        .start_to_close_timeout(STC)
+        .await?;
     let failure = ApplicationFailure::new(format!("order {order_id} is invalid"))
         .with_type("InvalidOrder")
         .non_retryable()
-        .with_details(&(json!({"orderId": order_id, "reason": "fraud-suspected"}),), &Default::default())?;
+        .with_details(
+            &(json!({"orderId": order_id, "reason": "fraud-suspected"}),),
+            &Default::default(),
+        )?;
     Err(failure.into())
 }
 
@@ -341,19 +437,39 @@ async fn wait_for_proceed(ctx: &WorkflowContext) -> Result<(), Failure> {
 
 /// 13 v1: old steps around a `proceed` signal.
 pub async fn patch_v1(ctx: WorkflowContext, (x,): (String,)) -> WorkflowResult<Vec<String>> {
-    let a: String = ctx.activity("oldStep1", (&x,)).start_to_close_timeout(STC).await?;
+    let a: String = ctx
+        .activity("oldStep1", (&x,))
+        .start_to_close_timeout(STC)
+        .await?;
     wait_for_proceed(&ctx).await?;
-    let b: String = ctx.activity("oldStep2", (&x,)).start_to_close_timeout(STC).await?;
+    let b: String = ctx
+        .activity("oldStep2", (&x,))
+        .start_to_close_timeout(STC)
+        .await?;
     Ok(vec![a, b])
 }
 
 /// 13 v2: each step patched to a new activity.
 pub async fn patch_v2(ctx: WorkflowContext, (x,): (String,)) -> WorkflowResult<Vec<String>> {
-    let step1 = if ctx.patched("step1-v2") { "newStep1" } else { "oldStep1" };
-    let a: String = ctx.activity(step1, (&x,)).start_to_close_timeout(STC).await?;
+    let step1 = if ctx.patched("step1-v2") {
+        "newStep1"
+    } else {
+        "oldStep1"
+    };
+    let a: String = ctx
+        .activity(step1, (&x,))
+        .start_to_close_timeout(STC)
+        .await?;
     wait_for_proceed(&ctx).await?;
-    let step2 = if ctx.patched("step2-v2") { "newStep2" } else { "oldStep2" };
-    let b: String = ctx.activity(step2, (&x,)).start_to_close_timeout(STC).await?;
+    let step2 = if ctx.patched("step2-v2") {
+        "newStep2"
+    } else {
+        "oldStep2"
+    };
+    let b: String = ctx
+        .activity(step2, (&x,))
+        .start_to_close_timeout(STC)
+        .await?;
     Ok(vec![a, b])
 }
 
@@ -365,13 +481,22 @@ async fn determinism_helpers(ctx: WorkflowContext, (): ()) -> WorkflowResult<Val
     ctx.sleep(secs(0.5)).await?;
     let now2 = reprise::api::google::protobuf::Timestamp::from(ctx.now()).to_rfc3339();
     let values = json!({"uuid": uuid, "random": random, "now1": now1, "now2": now2});
-    let echoed: Value = ctx.activity("echo", (&values,)).start_to_close_timeout(STC).await?;
+    let echoed: Value = ctx
+        .activity("echo", (&values,))
+        .start_to_close_timeout(STC)
+        .await?;
     Ok(json!({"values": values, "echoed": echoed}))
 }
 
 /// 15: `n` activities in parallel.
 async fn parallel_activities(ctx: WorkflowContext, (n,): (u32,)) -> WorkflowResult<i64> {
-    let calls: Vec<_> = (0..n).map(|i| ctx.activity::<i64>("square", (i,)).start_to_close_timeout(STC).into_future()).collect();
+    let calls: Vec<_> = (0..n)
+        .map(|i| {
+            ctx.activity::<i64>("square", (i,))
+                .start_to_close_timeout(STC)
+                .into_future()
+        })
+        .collect();
     let mut sum = 0;
     for r in futures::future::join_all(calls).await {
         sum += r?;
@@ -383,16 +508,24 @@ async fn parallel_activities(ctx: WorkflowContext, (n,): (u32,)) -> WorkflowResu
 async fn large_sequential(ctx: WorkflowContext, (n,): (u32,)) -> WorkflowResult<i64> {
     let mut acc = 0i64;
     for _ in 0..n {
-        acc = ctx.activity("increment", (acc,)).start_to_close_timeout(STC).await?;
+        acc = ctx
+            .activity("increment", (acc,))
+            .start_to_close_timeout(STC)
+            .await?;
     }
     Ok(acc)
 }
 
 /// 16c: rounds of parallel 1 ms timers.
-async fn large_timers(ctx: WorkflowContext, (rounds, per_round): (u32, u32)) -> WorkflowResult<u32> {
+async fn large_timers(
+    ctx: WorkflowContext,
+    (rounds, per_round): (u32, u32),
+) -> WorkflowResult<u32> {
     let mut fired = 0;
     for _ in 0..rounds {
-        let timers: Vec<_> = (0..per_round).map(|_| ctx.sleep(Duration::from_millis(1))).collect();
+        let timers: Vec<_> = (0..per_round)
+            .map(|_| ctx.sleep(Duration::from_millis(1)))
+            .collect();
         for r in futures::future::join_all(timers).await {
             r?;
         }
@@ -404,22 +537,40 @@ async fn large_timers(ctx: WorkflowContext, (rounds, per_round): (u32, u32)) -> 
 /// 17: search attributes and memo upserts.
 async fn search_attributes(ctx: WorkflowContext, (): ()) -> WorkflowResult<Value> {
     let converter = reprise::converter::DataConverter::default();
-    let before: Option<String> = ctx.search_attributes().get("CorpusCustomerId").and_then(|p| converter.from_payload(p).ok());
+    let before: Option<String> = ctx
+        .search_attributes()
+        .get("CorpusCustomerId")
+        .and_then(|p| converter.from_payload(p).ok());
     ctx.upsert_search_attributes(BTreeMap::from([
-        ("CorpusStage".to_string(), search_attribute::keyword("processing")?),
-        ("CorpusOrderTotal".to_string(), search_attribute::double(99.5)?),
+        (
+            "CorpusStage".to_string(),
+            search_attribute::keyword("processing")?,
+        ),
+        (
+            "CorpusOrderTotal".to_string(),
+            search_attribute::double(99.5)?,
+        ),
         ("CorpusItemCount".to_string(), search_attribute::int(3)?),
     ]));
     ctx.upsert_memo(BTreeMap::from([
         ("note".to_string(), converter.to_payload(&"upserted")?),
         ("priority".to_string(), converter.to_payload(&())?),
     ]));
-    let _: String = ctx.activity("validateOrder", ("order-17",)).start_to_close_timeout(STC).await?;
+    let _: String = ctx
+        .activity("validateOrder", ("order-17",))
+        .start_to_close_timeout(STC)
+        .await?;
     ctx.upsert_search_attributes(BTreeMap::from([
-        ("CorpusStage".to_string(), search_attribute::keyword("done")?),
+        (
+            "CorpusStage".to_string(),
+            search_attribute::keyword("done")?,
+        ),
         ("CorpusItemCount".to_string(), search_attribute::unset()),
     ]));
-    let stage: Option<String> = ctx.search_attributes().get("CorpusStage").and_then(|p| converter.from_payload(p).ok());
+    let stage: Option<String> = ctx
+        .search_attributes()
+        .get("CorpusStage")
+        .and_then(|p| converter.from_payload(p).ok());
     let memo_keys: Vec<String> = ctx.memo().keys().cloned().collect();
     Ok(json!({"customerAtStart": before, "stage": stage, "memoKeys": memo_keys}))
 }
@@ -439,4 +590,28 @@ async fn workflow_task_failure(ctx: WorkflowContext, (): ()) -> WorkflowResult<S
 #[allow(dead_code)]
 fn _assert_error_type(e: WorkflowError) -> WorkflowError {
     e
+}
+
+/// The official Rust SDK's benchmark workflow (`SequentialWorkflow`: `count` activities
+/// `BenchActivities::noop` one after another), whose recorded history is
+/// `fixtures/official-rust-sdk/seq500.json`: a history written by another SDK replays here.
+pub async fn official_sequential(ctx: WorkflowContext, (count,): (u32,)) -> WorkflowResult<u32> {
+    let mut done = 0;
+    for i in 0..count {
+        let _: u32 = ctx
+            .activity("BenchActivities::noop", (i,))
+            .start_to_close_timeout(STC)
+            .await?;
+        done += 1;
+    }
+    Ok(done)
+}
+
+/// Registry for the official SDK's recorded histories.
+pub fn official_sdk_registry() -> WorkflowRegistry {
+    let mut r = WorkflowRegistry::new();
+    if let Err(e) = r.register("SequentialWorkflow", official_sequential) {
+        unreachable!("{e}");
+    }
+    r
 }

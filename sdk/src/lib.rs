@@ -15,5 +15,5 @@ pub mod client;
 pub mod converter;
 pub mod history;
 pub mod replay;
-pub mod workflow;
 mod util;
+pub mod workflow;

@@ -15,7 +15,11 @@ fn main() -> ExitCode {
     match Replayer::new(reprise_examples::corpus::registry()).replay_dir(dir) {
         Ok(summary) => {
             println!("{summary}");
-            if summary.is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            if summary.is_success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(e) => {
             eprintln!("error: {e}");

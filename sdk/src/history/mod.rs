@@ -19,12 +19,14 @@
 //! # }
 //! ```
 
+mod builder;
 mod error;
 mod format;
 mod legacy_enums;
 mod read;
 mod write;
 
+pub use builder::HistoryBuilder;
 pub use error::HistoryError;
 pub use read::{from_json_slice, from_json_str, from_proto_bytes, load_file};
 pub use write::{save_file, to_json_string, to_json_writer, to_proto_bytes};

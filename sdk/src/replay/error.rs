@@ -29,13 +29,21 @@ pub struct NondeterminismError {
 
 impl fmt::Display for NondeterminismError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "nondeterminism in workflow {} (id {}, run {})", self.workflow_type, self.workflow_id, self.run_id)?;
+        write!(
+            f,
+            "nondeterminism in workflow {} (id {}, run {})",
+            self.workflow_type, self.workflow_id, self.run_id
+        )?;
         if self.event_id > 0 {
             write!(f, " at event {} {}", self.event_id, self.event_type)?;
         } else {
             write!(f, " after the end of the history")?;
         }
-        write!(f, "\n  history has: {}\n  code did:    {}", self.history, self.code)?;
+        write!(
+            f,
+            "\n  history has: {}\n  code did:    {}",
+            self.history, self.code
+        )?;
         if let Some(location) = &self.location {
             write!(f, "\n  issued at:   {location}")?;
         }

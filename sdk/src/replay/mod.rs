@@ -20,6 +20,8 @@ mod error;
 mod matching;
 mod replayer;
 pub(crate) mod run;
+#[cfg(test)]
+mod tests;
 
 pub use error::{NondeterminismError, ReplayError};
 pub use replayer::{ReplayResult, ReplaySummary, Replayer};

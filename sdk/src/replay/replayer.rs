@@ -65,8 +65,18 @@ impl fmt::Display for ReplaySummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for r in &self.results {
             match &r.outcome {
-                Ok(()) => writeln!(f, "ok    {} ({}, {} events)", r.name, r.workflow_type, r.events)?,
-                Err(e) => writeln!(f, "FAIL  {} ({}): {}", r.name, r.workflow_type, e.to_string().replace('\n', "\n      "))?,
+                Ok(()) => writeln!(
+                    f,
+                    "ok    {} ({}, {} events)",
+                    r.name, r.workflow_type, r.events
+                )?,
+                Err(e) => writeln!(
+                    f,
+                    "FAIL  {} ({}): {}",
+                    r.name,
+                    r.workflow_type,
+                    e.to_string().replace('\n', "\n      ")
+                )?,
             }
         }
         write!(f, "{} passed, {} failed", self.passed(), self.failed())
@@ -76,8 +86,15 @@ impl fmt::Display for ReplaySummary {
 impl Replayer {
     /// A replayer for the workflows in `registry`.
     pub fn new(registry: WorkflowRegistry) -> Self {
-        let parallelism = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        Replayer { registry, converter: DataConverter::default(), namespace: "default".into(), parallelism }
+        let parallelism = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        Replayer {
+            registry,
+            converter: DataConverter::default(),
+            namespace: "default".into(),
+            parallelism,
+        }
     }
 
     /// Uses this data converter (it must decode what the histories hold, codec included).
@@ -100,25 +117,47 @@ impl Replayer {
 
     /// Replays one history.
     pub fn replay(&self, history: &History) -> Result<(), ReplayError> {
-        let first = history.events.first().ok_or_else(|| ReplayError::InvalidHistory { event_id: 0, message: "the history is empty".into() })?;
+        let first = history
+            .events
+            .first()
+            .ok_or_else(|| ReplayError::InvalidHistory {
+                event_id: 0,
+                message: "the history is empty".into(),
+            })?;
         let workflow_type = crate::history::workflow_type(history).unwrap_or_default();
-        let run_fn = self.registry.get(workflow_type).ok_or_else(|| ReplayError::UnknownWorkflowType {
-            workflow_type: workflow_type.to_string(),
-            registered: self.registry.workflow_types().collect::<Vec<_>>().join(", "),
-        })?;
-        let mut run = WorkflowRun::new(run_fn.clone(), first, self.converter.clone(), &self.namespace)?;
+        let run_fn =
+            self.registry
+                .get(workflow_type)
+                .ok_or_else(|| ReplayError::UnknownWorkflowType {
+                    workflow_type: workflow_type.to_string(),
+                    registered: self
+                        .registry
+                        .workflow_types()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
+        let mut run = WorkflowRun::new(
+            run_fn.clone(),
+            first,
+            self.converter.clone(),
+            &self.namespace,
+        )?;
         run.apply_events(&history.events)?;
         run.finish_replay()
     }
 
     /// Replays labelled histories in parallel; results keep the input order.
-    pub fn replay_all(&self, histories: impl IntoIterator<Item = (String, History)>) -> ReplaySummary {
+    pub fn replay_all(
+        &self,
+        histories: impl IntoIterator<Item = (String, History)>,
+    ) -> ReplaySummary {
         let items: Vec<(String, History)> = histories.into_iter().collect();
         self.replay_loaded(items.into_iter().map(|(name, h)| (name, Ok(h))).collect())
     }
 
     fn replay_loaded(&self, items: Vec<(String, Result<History, ReplayError>)>) -> ReplaySummary {
-        let results: Vec<Mutex<Option<ReplayResult>>> = items.iter().map(|_| Mutex::new(None)).collect();
+        let results: Vec<Mutex<Option<ReplayResult>>> =
+            items.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
         let threads = self.parallelism.min(items.len()).max(1);
         std::thread::scope(|scope| {
@@ -126,12 +165,18 @@ impl Replayer {
                 scope.spawn(|| {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((name, loaded)) = items.get(i) else { break };
+                        let Some((name, loaded)) = items.get(i) else {
+                            break;
+                        };
                         let result = match loaded {
                             Ok(history) => ReplayResult {
                                 name: name.clone(),
-                                workflow_id: crate::history::workflow_id(history).unwrap_or_default().to_string(),
-                                workflow_type: crate::history::workflow_type(history).unwrap_or_default().to_string(),
+                                workflow_id: crate::history::workflow_id(history)
+                                    .unwrap_or_default()
+                                    .to_string(),
+                                workflow_type: crate::history::workflow_type(history)
+                                    .unwrap_or_default()
+                                    .to_string(),
                                 events: history.events.len(),
                                 outcome: self.replay(history),
                             },
@@ -140,7 +185,10 @@ impl Replayer {
                                 workflow_id: String::new(),
                                 workflow_type: String::new(),
                                 events: 0,
-                                outcome: Err(ReplayError::InvalidHistory { event_id: 0, message: e.to_string() }),
+                                outcome: Err(ReplayError::InvalidHistory {
+                                    event_id: 0,
+                                    message: e.to_string(),
+                                }),
                             },
                         };
                         if let Ok(mut slot) = results[i].lock() {
@@ -150,7 +198,12 @@ impl Replayer {
                 });
             }
         });
-        ReplaySummary { results: results.into_iter().filter_map(|m| m.into_inner().ok().flatten()).collect() }
+        ReplaySummary {
+            results: results
+                .into_iter()
+                .filter_map(|m| m.into_inner().ok().flatten())
+                .collect(),
+        }
     }
 
     /// Replays one history file (CLI/Web UI JSON or protobuf binary).
@@ -163,7 +216,11 @@ impl Replayer {
     /// failed result, not an error of the whole call.
     pub fn replay_dir(&self, dir: impl AsRef<Path>) -> Result<ReplaySummary, ReplayError> {
         let dir = dir.as_ref();
-        let entries = std::fs::read_dir(dir).map_err(|source| crate::history::HistoryError::Io { path: dir.to_path_buf(), source })?;
+        let entries =
+            std::fs::read_dir(dir).map_err(|source| crate::history::HistoryError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         let mut paths: Vec<_> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
@@ -173,8 +230,14 @@ impl Replayer {
         let items = paths
             .iter()
             .map(|p| {
-                let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                (name, crate::history::load_file(p).map_err(ReplayError::from))
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                (
+                    name,
+                    crate::history::load_file(p).map_err(ReplayError::from),
+                )
             })
             .collect();
         Ok(self.replay_loaded(items))
@@ -182,13 +245,24 @@ impl Replayer {
 
     /// Replays the histories of the workflows a visibility query finds on a server (e.g.
     /// `WorkflowType = 'Order' AND StartTime > '2026-11-01T00:00:00Z'`), at most `limit` of them.
-    pub async fn replay_from_server(&self, client: &Client, query: &str, limit: usize) -> Result<ReplaySummary, ReplayError> {
+    pub async fn replay_from_server(
+        &self,
+        client: &Client,
+        query: &str,
+        limit: usize,
+    ) -> Result<ReplaySummary, ReplayError> {
         let executions: Vec<_> = client.list_workflows(query).try_collect().await?;
         let mut items = Vec::new();
         for execution in executions.into_iter().take(limit) {
-            let handle = client.workflow_handle(execution.workflow_id.clone(), Some(execution.run_id.clone()));
+            let handle = client.workflow_handle(
+                execution.workflow_id.clone(),
+                Some(execution.run_id.clone()),
+            );
             let name = format!("{}/{}", execution.workflow_id, execution.run_id);
-            items.push((name, handle.fetch_history().await.map_err(ReplayError::from)));
+            items.push((
+                name,
+                handle.fetch_history().await.map_err(ReplayError::from),
+            ));
         }
         Ok(self.replay_loaded(items))
     }

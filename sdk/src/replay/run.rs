@@ -6,7 +6,9 @@
 use super::error::{NondeterminismError, ReplayError};
 use super::matching;
 use crate::api::temporal::api::command::v1::{self as cmd, Command, command::Attributes as C};
-use crate::api::temporal::api::common::v1::{Header, Memo, Payload, Payloads, SearchAttributes, WorkflowType};
+use crate::api::temporal::api::common::v1::{
+    Header, Memo, Payload, Payloads, SearchAttributes, WorkflowType,
+};
 use crate::api::temporal::api::enums::v1::{CommandType, TaskQueueKind};
 use crate::api::temporal::api::failure::v1::Failure as ProtoFailure;
 use crate::api::temporal::api::history::v1::{HistoryEvent, history_event::Attributes as E};
@@ -14,8 +16,12 @@ use crate::api::temporal::api::protocol::v1::Message as ProtocolMessage;
 use crate::api::temporal::api::taskqueue::v1::TaskQueue;
 use crate::converter::{DataConverter, Failure, FailureKind};
 use crate::workflow::executor::Executor;
-use crate::workflow::state::{MachineId, MachineKind, MachineStatus, RecordedLocalActivity, Resolution, RunState, Shared};
-use crate::workflow::{PendingUpdate, UpdateInput, WorkflowContext, WorkflowError, WorkflowInfo, operations as ops};
+use crate::workflow::state::{
+    MachineId, MachineKind, MachineStatus, RecordedLocalActivity, Resolution, RunState, Shared,
+};
+use crate::workflow::{
+    PendingUpdate, UpdateInput, WorkflowContext, WorkflowError, WorkflowInfo, operations as ops,
+};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, Location};
@@ -23,18 +29,36 @@ use std::rc::Rc;
 
 /// The type-erased entry point of a workflow: context and raw arguments in, raw result out.
 pub(crate) type RunFn = std::sync::Arc<
-    dyn Fn(WorkflowContext, Vec<Payload>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Payload>, WorkflowError>>>>
-        + Send
+    dyn Fn(
+            WorkflowContext,
+            Vec<Payload>,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Vec<Payload>, WorkflowError>>>,
+        > + Send
         + Sync,
 >;
 
+/// What the workflow function returned.
+type RunOutcome = Result<Vec<Payload>, WorkflowError>;
+
 /// Work delivered to the workflow at an activation, in history order.
 enum Job {
-    Signal { name: String, input: Vec<Payload> },
+    Signal {
+        name: String,
+        input: Vec<Payload>,
+    },
     Update(PendingUpdate),
-    Cancel { reason: String },
-    Resolve { machine: MachineId, resolution: Resolution },
-    ChildStarted { machine: MachineId, run_id: String },
+    Cancel {
+        reason: String,
+    },
+    Resolve {
+        machine: MachineId,
+        resolution: Resolution,
+    },
+    ChildStarted {
+        machine: MachineId,
+        run_id: String,
+    },
 }
 
 /// What the last (new) workflow task produced, to send to the server.
@@ -50,7 +74,7 @@ pub(crate) struct WorkflowRun {
     executor: Executor,
     run_fn: RunFn,
     input: Option<Vec<Payload>>,
-    outcome: Rc<RefCell<Option<Result<Vec<Payload>, WorkflowError>>>>,
+    outcome: Rc<RefCell<Option<RunOutcome>>>,
     jobs: Vec<Job>,
     activity_by_event: HashMap<i64, MachineId>,
     timer_by_id: HashMap<String, MachineId>,
@@ -61,34 +85,80 @@ static WORKFLOW_RETURN: &Location<'static> = Location::caller();
 
 impl WorkflowRun {
     /// Starts a run from its `WorkflowExecutionStarted` event.
-    pub(crate) fn new(run_fn: RunFn, first: &HistoryEvent, converter: DataConverter, namespace: &str) -> Result<Self, ReplayError> {
+    pub(crate) fn new(
+        run_fn: RunFn,
+        first: &HistoryEvent,
+        converter: DataConverter,
+        namespace: &str,
+    ) -> Result<Self, ReplayError> {
         let Some(E::WorkflowExecutionStartedEventAttributes(started)) = &first.attributes else {
-            return Err(ReplayError::InvalidHistory { event_id: first.event_id, message: "the first event is not WorkflowExecutionStarted".into() });
+            return Err(ReplayError::InvalidHistory {
+                event_id: first.event_id,
+                message: "the first event is not WorkflowExecutionStarted".into(),
+            });
         };
-        let start_time = first.event_time.as_ref().map(|t| t.to_system_time()).unwrap_or(std::time::UNIX_EPOCH);
+        let start_time = first
+            .event_time
+            .as_ref()
+            .map(|t| t.to_system_time())
+            .unwrap_or(std::time::UNIX_EPOCH);
         let info = WorkflowInfo {
-            namespace: if started.parent_workflow_namespace.is_empty() { namespace.to_string() } else { namespace.to_string() },
+            namespace: if started.parent_workflow_namespace.is_empty() {
+                namespace.to_string()
+            } else {
+                namespace.to_string()
+            },
             workflow_id: started.workflow_id.clone(),
             run_id: started.original_execution_run_id.clone(),
             first_execution_run_id: started.first_execution_run_id.clone(),
-            continued_from_run_id: (!started.continued_execution_run_id.is_empty()).then(|| started.continued_execution_run_id.clone()),
-            workflow_type: started.workflow_type.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
-            task_queue: started.task_queue.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+            continued_from_run_id: (!started.continued_execution_run_id.is_empty())
+                .then(|| started.continued_execution_run_id.clone()),
+            workflow_type: started
+                .workflow_type
+                .as_ref()
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+            task_queue: started
+                .task_queue
+                .as_ref()
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
             attempt: started.attempt.max(1),
             start_time,
             history_length: 1,
             history_size_bytes: 0,
             continue_as_new_suggested: false,
-            parent: started.parent_workflow_execution.as_ref().map(|p| (p.workflow_id.clone(), p.run_id.clone())),
-            cron_schedule: (!started.cron_schedule.is_empty()).then(|| started.cron_schedule.clone()),
+            parent: started
+                .parent_workflow_execution
+                .as_ref()
+                .map(|p| (p.workflow_id.clone(), p.run_id.clone())),
+            cron_schedule: (!started.cron_schedule.is_empty())
+                .then(|| started.cron_schedule.clone()),
         };
-        let seed = crate::workflow::random::seed_from(if info.run_id.is_empty() { &info.workflow_id } else { &info.run_id });
+        let seed = crate::workflow::random::seed_from(if info.run_id.is_empty() {
+            &info.workflow_id
+        } else {
+            &info.run_id
+        });
         let input = converter
-            .decode_payloads(started.input.clone().map(|p| p.payloads).unwrap_or_default())
-            .map_err(|e| ReplayError::InvalidHistory { event_id: 1, message: format!("workflow input: {e}") })?;
+            .decode_payloads(
+                started
+                    .input
+                    .clone()
+                    .map(|p| p.payloads)
+                    .unwrap_or_default(),
+            )
+            .map_err(|e| ReplayError::InvalidHistory {
+                event_id: 1,
+                message: format!("workflow input: {e}"),
+            })?;
         let mut state = RunState::new(converter, info, seed);
         state.memo = started.memo.clone().map(|m| m.fields).unwrap_or_default();
-        state.search_attributes = started.search_attributes.clone().map(|s| s.indexed_fields).unwrap_or_default();
+        state.search_attributes = started
+            .search_attributes
+            .clone()
+            .map(|s| s.indexed_fields)
+            .unwrap_or_default();
         let shared = Rc::new(RefCell::new(state));
         Ok(WorkflowRun {
             ctx: WorkflowContext::new(shared.clone()),
@@ -110,12 +180,16 @@ impl WorkflowRun {
 
     /// Walks `events` (the whole history, or the part after the last task this run processed).
     /// Returns the activation of a final workflow task that the history does not complete.
-    pub(crate) fn apply_events(&mut self, events: &[HistoryEvent]) -> Result<Option<Activation>, ReplayError> {
+    pub(crate) fn apply_events(
+        &mut self,
+        events: &[HistoryEvent],
+    ) -> Result<Option<Activation>, ReplayError> {
         let mut i = 0;
         while i < events.len() {
             let event = &events[i];
             match &event.attributes {
-                Some(E::WorkflowExecutionStartedEventAttributes(_)) | Some(E::WorkflowTaskScheduledEventAttributes(_)) => {}
+                Some(E::WorkflowExecutionStartedEventAttributes(_))
+                | Some(E::WorkflowTaskScheduledEventAttributes(_)) => {}
                 Some(E::WorkflowTaskCompletedEventAttributes(_))
                 | Some(E::WorkflowTaskFailedEventAttributes(_))
                 | Some(E::WorkflowTaskTimedOutEventAttributes(_)) => {}
@@ -123,7 +197,8 @@ impl WorkflowRun {
                     let next = events.get(i + 1);
                     let failed = matches!(
                         next.and_then(|e| e.attributes.as_ref()),
-                        Some(E::WorkflowTaskFailedEventAttributes(_)) | Some(E::WorkflowTaskTimedOutEventAttributes(_))
+                        Some(E::WorkflowTaskFailedEventAttributes(_))
+                            | Some(E::WorkflowTaskTimedOutEventAttributes(_))
                     );
                     if failed {
                         i += 1;
@@ -161,7 +236,11 @@ impl WorkflowRun {
     pub(crate) fn finish_replay(&mut self) -> Result<(), ReplayError> {
         let state = self.shared.borrow();
         if let Some(c) = state.commands.iter().find(|c| !c.optional) {
-            return Err(self.nondeterminism_at(None, "nothing more (the history ends here)", Some(c)));
+            return Err(self.nondeterminism_at(
+                None,
+                "nothing more (the history ends here)",
+                Some(c),
+            ));
         }
         Ok(())
     }
@@ -169,7 +248,11 @@ impl WorkflowRun {
     fn check_all_matched(&self, at: &HistoryEvent) -> Result<(), ReplayError> {
         let state = self.shared.borrow();
         if let Some(c) = state.commands.iter().find(|c| !c.optional) {
-            let history = format!("no further command before {} (event {})", matching::event_type_name(at), at.event_id);
+            let history = format!(
+                "no further command before {} (event {})",
+                matching::event_type_name(at),
+                at.event_id
+            );
             return Err(self.nondeterminism_at(Some(at), &history, Some(c)));
         }
         drop(state);
@@ -177,20 +260,32 @@ impl WorkflowRun {
         Ok(())
     }
 
-    fn nondeterminism_at(&self, event: Option<&HistoryEvent>, history: &str, command: Option<&crate::workflow::state::IssuedCommand>) -> ReplayError {
+    fn nondeterminism_at(
+        &self,
+        event: Option<&HistoryEvent>,
+        history: &str,
+        command: Option<&crate::workflow::state::IssuedCommand>,
+    ) -> ReplayError {
         let state = self.shared.borrow();
         let info = &state.info;
         let (code, location) = match command {
             Some(c) => {
-                let location = (!std::ptr::eq(c.location, WORKFLOW_RETURN)).then(|| c.location.to_string());
+                let location =
+                    (!std::ptr::eq(c.location, WORKFLOW_RETURN)).then(|| c.location.to_string());
                 let code = if std::ptr::eq(c.location, WORKFLOW_RETURN) {
-                    format!("{} (the workflow function returned)", matching::describe_command(c))
+                    format!(
+                        "{} (the workflow function returned)",
+                        matching::describe_command(c)
+                    )
                 } else {
                     matching::describe_command(c)
                 };
                 (code, location)
             }
-            None => ("no command (the workflow is waiting for something else)".to_string(), None),
+            None => (
+                "no command (the workflow is waiting for something else)".to_string(),
+                None,
+            ),
         };
         ReplayError::Nondeterminism(Box::new(NondeterminismError {
             workflow_type: info.workflow_type.clone(),
@@ -212,7 +307,11 @@ impl WorkflowRun {
                 if matching::is_skippable_event(event) {
                     return Ok(());
                 }
-                return Err(self.nondeterminism_at(Some(event), &matching::describe_event(event), None));
+                return Err(self.nondeterminism_at(
+                    Some(event),
+                    &matching::describe_event(event),
+                    None,
+                ));
             };
             if matching::matches(first, event) {
                 let issued = state.commands.remove(0);
@@ -230,7 +329,11 @@ impl WorkflowRun {
             }
             let state = self.shared.borrow();
             let first = state.commands.first();
-            return Err(self.nondeterminism_at(Some(event), &matching::describe_event(event), first));
+            return Err(self.nondeterminism_at(
+                Some(event),
+                &matching::describe_event(event),
+                first,
+            ));
         }
     }
 
@@ -276,9 +379,15 @@ impl WorkflowRun {
         state.patches_in_history.clear();
         state.recorded_local_activities.clear();
         state.recorded_side_effects.clear();
-        for event in rest.iter().skip_while(|e| matches!(e.attributes, Some(E::WorkflowTaskCompletedEventAttributes(_)))) {
+        for event in rest.iter().skip_while(|e| {
+            matches!(
+                e.attributes,
+                Some(E::WorkflowTaskCompletedEventAttributes(_))
+            )
+        }) {
             match &event.attributes {
-                Some(E::WorkflowTaskScheduledEventAttributes(_)) | Some(E::WorkflowTaskStartedEventAttributes(_)) => break,
+                Some(E::WorkflowTaskScheduledEventAttributes(_))
+                | Some(E::WorkflowTaskStartedEventAttributes(_)) => break,
                 Some(E::MarkerRecordedEventAttributes(m)) => {
                     if m.marker_name == crate::workflow::context::PATCH_MARKER {
                         if let Some(id) = matching::patch_id(&m.details) {
@@ -286,32 +395,66 @@ impl WorkflowRun {
                         }
                     } else if m.marker_name == crate::workflow::context::SIDE_EFFECT_MARKER {
                         if let Some(seq) = matching::marker_seq(&m.marker_name, &m.details) {
-                            let data = m.details.get("data").map(|p| p.payloads.clone()).unwrap_or_default();
-                            let data = state.converter.decode_payloads(data.clone()).unwrap_or(data);
+                            let data = m
+                                .details
+                                .get("data")
+                                .map(|p| p.payloads.clone())
+                                .unwrap_or_default();
+                            let data = state
+                                .converter
+                                .decode_payloads(data.clone())
+                                .unwrap_or(data);
                             state.recorded_side_effects.insert(seq, data);
                         }
                     } else if m.marker_name == ops::LOCAL_ACTIVITY_MARKER
-                        && let Some(payload) = m.details.get("data").and_then(|p| p.payloads.first())
-                        && let Ok(data) = serde_json::from_slice::<ops::LocalActivityMarkerData>(&payload.data)
+                        && let Some(payload) =
+                            m.details.get("data").and_then(|p| p.payloads.first())
+                        && let Ok(data) =
+                            serde_json::from_slice::<ops::LocalActivityMarkerData>(&payload.data)
                     {
                         let resolution = match &m.failure {
-                            Some(f) => Resolution::Failed(decode_failure(&state.converter, Some(f.clone()))),
+                            Some(f) => Resolution::Failed(decode_failure(
+                                &state.converter,
+                                Some(f.clone()),
+                            )),
                             None => {
-                                let result = m.details.get("result").map(|p| p.payloads.clone()).unwrap_or_default();
-                                Resolution::Completed(state.converter.decode_payloads(result.clone()).unwrap_or(result))
+                                let result = m
+                                    .details
+                                    .get("result")
+                                    .map(|p| p.payloads.clone())
+                                    .unwrap_or_default();
+                                Resolution::Completed(
+                                    state
+                                        .converter
+                                        .decode_payloads(result.clone())
+                                        .unwrap_or(result),
+                                )
                             }
                         };
-                        state.recorded_local_activities.insert(data.seq, RecordedLocalActivity { activity_type: data.activity_type, resolution });
+                        state.recorded_local_activities.insert(
+                            data.seq,
+                            RecordedLocalActivity {
+                                activity_type: data.activity_type,
+                                resolution,
+                            },
+                        );
                     }
                 }
                 Some(E::WorkflowExecutionUpdateAcceptedEventAttributes(a)) => {
                     let request = a.accepted_request.clone().unwrap_or_default();
                     let input = request.input.clone().unwrap_or_default();
                     let args = input.args.map(|p| p.payloads).unwrap_or_default();
-                    let args = state.converter.decode_payloads(args.clone()).unwrap_or(args);
+                    let args = state
+                        .converter
+                        .decode_payloads(args.clone())
+                        .unwrap_or(args);
                     self.jobs.push(Job::Update(PendingUpdate {
                         input: UpdateInput {
-                            id: request.meta.as_ref().map(|m| m.update_id.clone()).unwrap_or_default(),
+                            id: request
+                                .meta
+                                .as_ref()
+                                .map(|m| m.update_id.clone())
+                                .unwrap_or_default(),
                             name: input.name,
                             args,
                         },
@@ -331,96 +474,267 @@ impl WorkflowRun {
         let converter = self.shared.borrow().converter.clone();
         let decode = |p: Option<Payloads>| -> Vec<Payload> {
             let payloads = p.map(|p| p.payloads).unwrap_or_default();
-            converter.decode_payloads(payloads.clone()).unwrap_or(payloads)
+            converter
+                .decode_payloads(payloads.clone())
+                .unwrap_or(payloads)
         };
         let missing = |what: &str, id: i64| ReplayError::InvalidHistory {
             event_id: event.event_id,
-            message: format!("{} refers to {what} {id}, which no command of this run scheduled", matching::event_type_name(event)),
+            message: format!(
+                "{} refers to {what} {id}, which no command of this run scheduled",
+                matching::event_type_name(event)
+            ),
         };
         let job = match event.attributes.clone() {
-            Some(E::WorkflowExecutionSignaledEventAttributes(a)) => Job::Signal { name: a.signal_name, input: decode(a.input) },
-            Some(E::WorkflowExecutionCancelRequestedEventAttributes(a)) => Job::Cancel { reason: a.cause },
+            Some(E::WorkflowExecutionSignaledEventAttributes(a)) => Job::Signal {
+                name: a.signal_name,
+                input: decode(a.input),
+            },
+            Some(E::WorkflowExecutionCancelRequestedEventAttributes(a)) => {
+                Job::Cancel { reason: a.cause }
+            }
             Some(E::ActivityTaskCompletedEventAttributes(a)) => {
-                let machine = *self.activity_by_event.get(&a.scheduled_event_id).ok_or_else(|| missing("scheduled event", a.scheduled_event_id))?;
-                Job::Resolve { machine, resolution: Resolution::Completed(decode(a.result)) }
+                let machine = *self
+                    .activity_by_event
+                    .get(&a.scheduled_event_id)
+                    .ok_or_else(|| missing("scheduled event", a.scheduled_event_id))?;
+                Job::Resolve {
+                    machine,
+                    resolution: Resolution::Completed(decode(a.result)),
+                }
             }
             Some(E::ActivityTaskFailedEventAttributes(a)) => {
-                let machine = *self.activity_by_event.get(&a.scheduled_event_id).ok_or_else(|| missing("scheduled event", a.scheduled_event_id))?;
+                let machine = *self
+                    .activity_by_event
+                    .get(&a.scheduled_event_id)
+                    .ok_or_else(|| missing("scheduled event", a.scheduled_event_id))?;
                 let cause = decode_failure(&converter, a.failure);
-                let failure = self.activity_failure(machine, a.started_event_id, &a.identity, a.retry_state, cause);
-                Job::Resolve { machine, resolution: Resolution::Failed(failure) }
+                let failure = self.activity_failure(
+                    machine,
+                    a.started_event_id,
+                    &a.identity,
+                    a.retry_state,
+                    cause,
+                );
+                Job::Resolve {
+                    machine,
+                    resolution: Resolution::Failed(failure),
+                }
             }
             Some(E::ActivityTaskTimedOutEventAttributes(a)) => {
-                let machine = *self.activity_by_event.get(&a.scheduled_event_id).ok_or_else(|| missing("scheduled event", a.scheduled_event_id))?;
+                let machine = *self
+                    .activity_by_event
+                    .get(&a.scheduled_event_id)
+                    .ok_or_else(|| missing("scheduled event", a.scheduled_event_id))?;
                 let cause = decode_failure(&converter, a.failure);
-                let failure = self.activity_failure(machine, a.started_event_id, "", a.retry_state, cause);
-                Job::Resolve { machine, resolution: Resolution::Failed(failure) }
+                let failure =
+                    self.activity_failure(machine, a.started_event_id, "", a.retry_state, cause);
+                Job::Resolve {
+                    machine,
+                    resolution: Resolution::Failed(failure),
+                }
             }
             Some(E::ActivityTaskCanceledEventAttributes(a)) => {
-                let machine = *self.activity_by_event.get(&a.scheduled_event_id).ok_or_else(|| missing("scheduled event", a.scheduled_event_id))?;
-                let cause = Failure::new("activity canceled", FailureKind::Canceled { details: decode(a.details), identity: a.identity.clone() });
-                let failure = self.activity_failure(machine, a.started_event_id, &a.identity, 0, cause);
-                Job::Resolve { machine, resolution: Resolution::Failed(failure) }
+                let machine = *self
+                    .activity_by_event
+                    .get(&a.scheduled_event_id)
+                    .ok_or_else(|| missing("scheduled event", a.scheduled_event_id))?;
+                let cause = Failure::new(
+                    "activity canceled",
+                    FailureKind::Canceled {
+                        details: decode(a.details),
+                        identity: a.identity.clone(),
+                    },
+                );
+                let failure =
+                    self.activity_failure(machine, a.started_event_id, &a.identity, 0, cause);
+                Job::Resolve {
+                    machine,
+                    resolution: Resolution::Failed(failure),
+                }
             }
             Some(E::TimerFiredEventAttributes(a)) => {
-                let machine = *self.timer_by_id.get(&a.timer_id).ok_or_else(|| ReplayError::InvalidHistory {
-                    event_id: event.event_id,
-                    message: format!("TimerFired for timer {:?}, which no command of this run started", a.timer_id),
+                let machine = *self.timer_by_id.get(&a.timer_id).ok_or_else(|| {
+                    ReplayError::InvalidHistory {
+                        event_id: event.event_id,
+                        message: format!(
+                            "TimerFired for timer {:?}, which no command of this run started",
+                            a.timer_id
+                        ),
+                    }
                 })?;
-                Job::Resolve { machine, resolution: Resolution::Completed(Vec::new()) }
+                Job::Resolve {
+                    machine,
+                    resolution: Resolution::Completed(Vec::new()),
+                }
             }
             Some(E::ChildWorkflowExecutionStartedEventAttributes(a)) => {
-                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
-                Job::ChildStarted { machine, run_id: a.workflow_execution.map(|e| e.run_id).unwrap_or_default() }
+                let machine = *self
+                    .initiated_by_event
+                    .get(&a.initiated_event_id)
+                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                Job::ChildStarted {
+                    machine,
+                    run_id: a.workflow_execution.map(|e| e.run_id).unwrap_or_default(),
+                }
             }
             Some(E::StartChildWorkflowExecutionFailedEventAttributes(a)) => {
-                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
-                let failure = crate::converter::ApplicationFailure::new(format!("child workflow {} could not start (cause {})", a.workflow_id, a.cause))
-                    .with_type("ChildWorkflowExecutionAlreadyStartedError")
-                    .non_retryable();
-                Job::Resolve { machine, resolution: Resolution::Failed(failure.into()) }
+                let machine = *self
+                    .initiated_by_event
+                    .get(&a.initiated_event_id)
+                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let failure = crate::converter::ApplicationFailure::new(format!(
+                    "child workflow {} could not start (cause {})",
+                    a.workflow_id, a.cause
+                ))
+                .with_type("ChildWorkflowExecutionAlreadyStartedError")
+                .non_retryable();
+                Job::Resolve {
+                    machine,
+                    resolution: Resolution::Failed(failure.into()),
+                }
             }
             Some(E::ChildWorkflowExecutionCompletedEventAttributes(a)) => {
-                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
-                Job::Resolve { machine, resolution: Resolution::Completed(decode(a.result)) }
+                let machine = *self
+                    .initiated_by_event
+                    .get(&a.initiated_event_id)
+                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                Job::Resolve {
+                    machine,
+                    resolution: Resolution::Completed(decode(a.result)),
+                }
             }
             Some(E::ChildWorkflowExecutionFailedEventAttributes(a)) => {
-                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let machine = *self
+                    .initiated_by_event
+                    .get(&a.initiated_event_id)
+                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
                 let cause = decode_failure(&converter, a.failure);
-                Job::Resolve { machine, resolution: Resolution::Failed(self.child_failure(machine, a.started_event_id, a.retry_state, cause)) }
+                Job::Resolve {
+                    machine,
+                    resolution: Resolution::Failed(self.child_failure(
+                        machine,
+                        a.started_event_id,
+                        a.retry_state,
+                        cause,
+                    )),
+                }
             }
             Some(E::ChildWorkflowExecutionCanceledEventAttributes(a)) => {
-                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
-                let cause = Failure::new("child workflow canceled", FailureKind::Canceled { details: decode(a.details), identity: String::new() });
-                Job::Resolve { machine, resolution: Resolution::Failed(self.child_failure(machine, a.started_event_id, 0, cause)) }
+                let machine = *self
+                    .initiated_by_event
+                    .get(&a.initiated_event_id)
+                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let cause = Failure::new(
+                    "child workflow canceled",
+                    FailureKind::Canceled {
+                        details: decode(a.details),
+                        identity: String::new(),
+                    },
+                );
+                Job::Resolve {
+                    machine,
+                    resolution: Resolution::Failed(self.child_failure(
+                        machine,
+                        a.started_event_id,
+                        0,
+                        cause,
+                    )),
+                }
             }
             Some(E::ChildWorkflowExecutionTimedOutEventAttributes(a)) => {
-                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
-                let cause = Failure::new("child workflow timed out", FailureKind::Timeout { timeout_type: crate::api::temporal::api::enums::v1::TimeoutType::StartToClose, last_heartbeat_details: Vec::new() });
-                Job::Resolve { machine, resolution: Resolution::Failed(self.child_failure(machine, a.started_event_id, a.retry_state, cause)) }
+                let machine = *self
+                    .initiated_by_event
+                    .get(&a.initiated_event_id)
+                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let cause = Failure::new(
+                    "child workflow timed out",
+                    FailureKind::Timeout {
+                        timeout_type:
+                            crate::api::temporal::api::enums::v1::TimeoutType::StartToClose,
+                        last_heartbeat_details: Vec::new(),
+                    },
+                );
+                Job::Resolve {
+                    machine,
+                    resolution: Resolution::Failed(self.child_failure(
+                        machine,
+                        a.started_event_id,
+                        a.retry_state,
+                        cause,
+                    )),
+                }
             }
             Some(E::ChildWorkflowExecutionTerminatedEventAttributes(a)) => {
-                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
-                let cause = Failure::new("child workflow terminated", FailureKind::Terminated { identity: String::new() });
-                Job::Resolve { machine, resolution: Resolution::Failed(self.child_failure(machine, a.started_event_id, 0, cause)) }
+                let machine = *self
+                    .initiated_by_event
+                    .get(&a.initiated_event_id)
+                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let cause = Failure::new(
+                    "child workflow terminated",
+                    FailureKind::Terminated {
+                        identity: String::new(),
+                    },
+                );
+                Job::Resolve {
+                    machine,
+                    resolution: Resolution::Failed(self.child_failure(
+                        machine,
+                        a.started_event_id,
+                        0,
+                        cause,
+                    )),
+                }
             }
             Some(E::ExternalWorkflowExecutionSignaledEventAttributes(a)) => {
-                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
-                Job::Resolve { machine, resolution: Resolution::Completed(Vec::new()) }
+                let machine = *self
+                    .initiated_by_event
+                    .get(&a.initiated_event_id)
+                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                Job::Resolve {
+                    machine,
+                    resolution: Resolution::Completed(Vec::new()),
+                }
             }
             Some(E::SignalExternalWorkflowExecutionFailedEventAttributes(a)) => {
-                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
-                let failure = crate::converter::ApplicationFailure::new(format!("signal to external workflow failed (cause {})", a.cause)).with_type("SignalExternalWorkflowExecutionFailed");
-                Job::Resolve { machine, resolution: Resolution::Failed(failure.into()) }
+                let machine = *self
+                    .initiated_by_event
+                    .get(&a.initiated_event_id)
+                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let failure = crate::converter::ApplicationFailure::new(format!(
+                    "signal to external workflow failed (cause {})",
+                    a.cause
+                ))
+                .with_type("SignalExternalWorkflowExecutionFailed");
+                Job::Resolve {
+                    machine,
+                    resolution: Resolution::Failed(failure.into()),
+                }
             }
             Some(E::ExternalWorkflowExecutionCancelRequestedEventAttributes(a)) => {
-                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
-                Job::Resolve { machine, resolution: Resolution::Completed(Vec::new()) }
+                let machine = *self
+                    .initiated_by_event
+                    .get(&a.initiated_event_id)
+                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                Job::Resolve {
+                    machine,
+                    resolution: Resolution::Completed(Vec::new()),
+                }
             }
             Some(E::RequestCancelExternalWorkflowExecutionFailedEventAttributes(a)) => {
-                let machine = *self.initiated_by_event.get(&a.initiated_event_id).ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
-                let failure = crate::converter::ApplicationFailure::new(format!("cancel request to external workflow failed (cause {})", a.cause)).with_type("RequestCancelExternalWorkflowExecutionFailed");
-                Job::Resolve { machine, resolution: Resolution::Failed(failure.into()) }
+                let machine = *self
+                    .initiated_by_event
+                    .get(&a.initiated_event_id)
+                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let failure = crate::converter::ApplicationFailure::new(format!(
+                    "cancel request to external workflow failed (cause {})",
+                    a.cause
+                ))
+                .with_type("RequestCancelExternalWorkflowExecutionFailed");
+                Job::Resolve {
+                    machine,
+                    resolution: Resolution::Failed(failure.into()),
+                }
             }
             // Events that need no reaction from workflow code.
             _ => return Ok(()),
@@ -429,11 +743,22 @@ impl WorkflowRun {
         Ok(())
     }
 
-    fn activity_failure(&self, machine: MachineId, started_event_id: i64, identity: &str, retry_state: i32, cause: Failure) -> Failure {
+    fn activity_failure(
+        &self,
+        machine: MachineId,
+        started_event_id: i64,
+        identity: &str,
+        retry_state: i32,
+        cause: Failure,
+    ) -> Failure {
         let state = self.shared.borrow();
         let m = &state.machines[machine];
         let (activity_type, activity_id) = match &m.kind {
-            MachineKind::Activity { activity_type, activity_id, .. } => (activity_type.clone(), activity_id.clone()),
+            MachineKind::Activity {
+                activity_type,
+                activity_id,
+                ..
+            } => (activity_type.clone(), activity_id.clone()),
             _ => (String::new(), String::new()),
         };
         let mut failure = Failure::new(
@@ -444,18 +769,31 @@ impl WorkflowRun {
                 scheduled_event_id: m.event_id,
                 started_event_id,
                 identity: identity.to_string(),
-                retry_state: crate::api::temporal::api::enums::v1::RetryState::try_from(retry_state).unwrap_or_default(),
+                retry_state: crate::api::temporal::api::enums::v1::RetryState::try_from(
+                    retry_state,
+                )
+                .unwrap_or_default(),
             },
         );
         failure = failure.with_cause(cause);
         failure
     }
 
-    fn child_failure(&self, machine: MachineId, started_event_id: i64, retry_state: i32, cause: Failure) -> Failure {
+    fn child_failure(
+        &self,
+        machine: MachineId,
+        started_event_id: i64,
+        retry_state: i32,
+        cause: Failure,
+    ) -> Failure {
         let state = self.shared.borrow();
         let m = &state.machines[machine];
         let (workflow_id, workflow_type) = match &m.kind {
-            MachineKind::Child { workflow_id, workflow_type, .. } => (workflow_id.clone(), workflow_type.clone()),
+            MachineKind::Child {
+                workflow_id,
+                workflow_type,
+                ..
+            } => (workflow_id.clone(), workflow_type.clone()),
             _ => (String::new(), String::new()),
         };
         Failure::new(
@@ -463,11 +801,18 @@ impl WorkflowRun {
             FailureKind::ChildWorkflow {
                 namespace: state.info.namespace.clone(),
                 workflow_id,
-                run_id: m.child_start.clone().and_then(Result::ok).unwrap_or_default(),
+                run_id: m
+                    .child_start
+                    .clone()
+                    .and_then(Result::ok)
+                    .unwrap_or_default(),
                 workflow_type,
                 initiated_event_id: m.event_id,
                 started_event_id,
-                retry_state: crate::api::temporal::api::enums::v1::RetryState::try_from(retry_state).unwrap_or_default(),
+                retry_state: crate::api::temporal::api::enums::v1::RetryState::try_from(
+                    retry_state,
+                )
+                .unwrap_or_default(),
             },
         )
         .with_cause(cause)
@@ -482,7 +827,9 @@ impl WorkflowRun {
     /// first (as the official SDKs order them), then the workflow's start, then resolutions.
     fn activate(&mut self) -> Result<(), ReplayError> {
         let jobs = std::mem::take(&mut self.jobs);
-        let (first, rest): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| matches!(j, Job::Signal { .. } | Job::Update(_)));
+        let (first, rest): (Vec<Job>, Vec<Job>) = jobs
+            .into_iter()
+            .partition(|j| matches!(j, Job::Signal { .. } | Job::Update(_)));
         for job in first {
             self.apply_job(job);
         }
@@ -513,7 +860,10 @@ impl WorkflowRun {
                 state.root_scope.cancel();
                 state.wake_cancel_waiters();
             }
-            Job::Resolve { machine, resolution } => self.shared.borrow_mut().machines[machine].resolve(resolution),
+            Job::Resolve {
+                machine,
+                resolution,
+            } => self.shared.borrow_mut().machines[machine].resolve(resolution),
             Job::ChildStarted { machine, run_id } => {
                 let mut state = self.shared.borrow_mut();
                 let m = &mut state.machines[machine];
@@ -557,13 +907,19 @@ impl WorkflowRun {
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "workflow code panicked".into());
             let info = self.info();
-            ReplayError::WorkflowTaskFailed { workflow_type: info.workflow_type, workflow_id: info.workflow_id, message }
+            ReplayError::WorkflowTaskFailed {
+                workflow_type: info.workflow_type,
+                workflow_id: info.workflow_id,
+                message,
+            }
         })
     }
 
     /// Once the workflow function returned: the closing command.
     fn close_if_returned(&mut self) {
-        let Some(outcome) = self.outcome.borrow_mut().take() else { return };
+        let Some(outcome) = self.outcome.borrow_mut().take() else {
+            return;
+        };
         let mut state = self.shared.borrow_mut();
         if state.closed {
             return;
@@ -576,11 +932,20 @@ impl WorkflowRun {
             },
             Err(WorkflowError::ContinueAsNew(request)) => {
                 let o = request.options;
-                let input = state.converter.encode_payloads(request.args).unwrap_or_default();
+                let input = state
+                    .converter
+                    .encode_payloads(request.args)
+                    .unwrap_or_default();
                 let attrs = cmd::ContinueAsNewWorkflowExecutionCommandAttributes {
-                    workflow_type: Some(WorkflowType { name: o.workflow_type.unwrap_or_else(|| state.info.workflow_type.clone()) }),
+                    workflow_type: Some(WorkflowType {
+                        name: o
+                            .workflow_type
+                            .unwrap_or_else(|| state.info.workflow_type.clone()),
+                    }),
                     task_queue: Some(TaskQueue {
-                        name: o.task_queue.unwrap_or_else(|| state.info.task_queue.clone()),
+                        name: o
+                            .task_queue
+                            .unwrap_or_else(|| state.info.task_queue.clone()),
                         kind: TaskQueueKind::Normal as i32,
                         ..Default::default()
                     }),
@@ -589,7 +954,9 @@ impl WorkflowRun {
                     workflow_task_timeout: o.task_timeout.map(Into::into),
                     header: Some(Header::default()),
                     memo: o.memo.map(|fields| Memo { fields }),
-                    search_attributes: o.search_attributes.map(|indexed_fields| SearchAttributes { indexed_fields }),
+                    search_attributes: o
+                        .search_attributes
+                        .map(|indexed_fields| SearchAttributes { indexed_fields }),
                     ..Default::default()
                 };
                 Command {
@@ -616,30 +983,70 @@ impl WorkflowRun {
             }
             activation.commands.push(c.command);
         }
-        activation.messages.extend(state.outgoing_messages.drain(..));
+        activation
+            .messages
+            .extend(state.outgoing_messages.drain(..));
         activation
     }
 
-    /// Answers a query from the workflow's state.
-    pub(crate) fn query(&mut self, name: &str, args: Vec<Payload>) -> Result<Vec<Payload>, Failure> {
+    /// Answers a query from the workflow's state. Whatever the handler does to the run's
+    /// bookkeeping (sequence numbers, randomness, started operations) is undone, so a query can
+    /// never change what the workflow does next; starting an operation is reported as an error.
+    pub(crate) fn query(
+        &mut self,
+        name: &str,
+        args: Vec<Payload>,
+    ) -> Result<Vec<Payload>, Failure> {
         let (handler, default) = {
             let state = self.shared.borrow();
-            (state.query_handlers.get(name).cloned(), state.default_query_handler.clone())
+            (
+                state.query_handlers.get(name).cloned(),
+                state.default_query_handler.clone(),
+            )
         };
-        let before = self.shared.borrow().commands.len();
-        self.shared.borrow_mut().in_query = true;
+        let (seq, rng, machines, commands, side_effects) = {
+            let state = self.shared.borrow();
+            (
+                state.seq.clone(),
+                state.rng.clone(),
+                state.machines.len(),
+                state.commands.len(),
+                state.side_effect_seq,
+            )
+        };
         let result = match (handler, default) {
             (Some(h), _) => h(args),
             (None, Some(d)) => d(name.to_string(), args),
-            (None, None) => Err(crate::converter::ApplicationFailure::new(format!("no query handler for {name:?}")).with_type("QueryNotFound").into()),
+            (None, None) => Err(crate::converter::ApplicationFailure::new(format!(
+                "no query handler for {name:?}"
+            ))
+            .with_type("QueryNotFound")
+            .into()),
         };
         let mut state = self.shared.borrow_mut();
-        state.in_query = false;
-        if state.commands.len() != before {
-            state.commands.truncate(before);
-            return Err(crate::converter::ApplicationFailure::new("a query handler must not start operations").with_type("QueryFailed").into());
+        let started_operations = state.machines.len() != machines
+            || state.commands.len() != commands
+            || state.side_effect_seq != side_effects;
+        state.seq = seq;
+        state.rng = rng;
+        state.machines.truncate(machines);
+        state.commands.truncate(commands);
+        state.side_effect_seq = side_effects;
+        if started_operations {
+            return Err(crate::converter::ApplicationFailure::new(
+                "a query handler must not start operations",
+            )
+            .with_type("QueryFailed")
+            .into());
         }
         result
+    }
+
+    /// Local activities the worker must run before the current task can complete.
+    pub(crate) fn pending_local_activities(
+        &self,
+    ) -> Vec<crate::workflow::state::LocalActivityRequest> {
+        self.shared.borrow().local_activity_requests.clone()
     }
 
     /// Whether the workflow issued its closing command.
@@ -651,9 +1058,11 @@ impl WorkflowRun {
 fn complete_command(payloads: Vec<Payload>) -> Command {
     Command {
         command_type: CommandType::CompleteWorkflowExecution as i32,
-        attributes: Some(C::CompleteWorkflowExecutionCommandAttributes(cmd::CompleteWorkflowExecutionCommandAttributes {
-            result: (!payloads.is_empty()).then_some(Payloads { payloads }),
-        })),
+        attributes: Some(C::CompleteWorkflowExecutionCommandAttributes(
+            cmd::CompleteWorkflowExecutionCommandAttributes {
+                result: (!payloads.is_empty()).then_some(Payloads { payloads }),
+            },
+        )),
         ..Default::default()
     }
 }
@@ -663,7 +1072,11 @@ fn fail_command(converter: &DataConverter, failure: Failure) -> Command {
     let _ = converter.encode_failure(&mut proto);
     Command {
         command_type: CommandType::FailWorkflowExecution as i32,
-        attributes: Some(C::FailWorkflowExecutionCommandAttributes(cmd::FailWorkflowExecutionCommandAttributes { failure: Some(proto) })),
+        attributes: Some(C::FailWorkflowExecutionCommandAttributes(
+            cmd::FailWorkflowExecutionCommandAttributes {
+                failure: Some(proto),
+            },
+        )),
         ..Default::default()
     }
 }
@@ -671,7 +1084,9 @@ fn fail_command(converter: &DataConverter, failure: Failure) -> Command {
 fn cancel_command() -> Command {
     Command {
         command_type: CommandType::CancelWorkflowExecution as i32,
-        attributes: Some(C::CancelWorkflowExecutionCommandAttributes(cmd::CancelWorkflowExecutionCommandAttributes { details: None })),
+        attributes: Some(C::CancelWorkflowExecutionCommandAttributes(
+            cmd::CancelWorkflowExecutionCommandAttributes { details: None },
+        )),
         ..Default::default()
     }
 }

@@ -17,11 +17,17 @@ pub(crate) struct ScopeRef(Rc<ScopeInner>);
 
 impl ScopeRef {
     pub(crate) fn root() -> Self {
-        ScopeRef(Rc::new(ScopeInner { canceled: Cell::new(false), parent: None }))
+        ScopeRef(Rc::new(ScopeInner {
+            canceled: Cell::new(false),
+            parent: None,
+        }))
     }
 
     pub(crate) fn child(&self) -> Self {
-        ScopeRef(Rc::new(ScopeInner { canceled: Cell::new(false), parent: Some(self.clone()) }))
+        ScopeRef(Rc::new(ScopeInner {
+            canceled: Cell::new(false),
+            parent: Some(self.clone()),
+        }))
     }
 
     pub(crate) fn cancel(&self) {

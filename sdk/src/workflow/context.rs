@@ -1,14 +1,16 @@
 //! [`WorkflowContext`]: the one handle workflow code (and every handler) uses.
 
 use super::cancellation::ScopeRef;
-use super::operations::{self, ActivityCall, ChildWorkflowCall, ExternalFuture, LocalActivityCall, TimerFuture};
+use super::operations::{
+    self, ActivityCall, ChildWorkflowCall, ExternalFuture, LocalActivityCall, TimerFuture,
+};
 use super::options::{ContinueAsNewOptions, ContinueAsNewRequest};
 use super::state::{Shared, UpdateHandler};
 use super::{UpdateInput, WorkflowError, WorkflowInfo};
 use crate::api::temporal::api::command::v1::{self as cmd, Command, command::Attributes};
 use crate::api::temporal::api::common::v1::{Memo, Payload, Payloads, SearchAttributes};
 use crate::api::temporal::api::enums::v1::CommandType;
-use crate::converter::{FromPayloads, ToPayloads, Failure};
+use crate::converter::{Failure, FromPayloads, ToPayloads};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
@@ -43,7 +45,9 @@ pub struct WorkflowContext {
 
 impl std::fmt::Debug for WorkflowContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WorkflowContext").field("workflow_id", &self.shared.borrow().info.workflow_id).finish()
+        f.debug_struct("WorkflowContext")
+            .field("workflow_id", &self.shared.borrow().info.workflow_id)
+            .finish()
     }
 }
 
@@ -56,7 +60,9 @@ pub struct CancellationScope {
 
 impl std::fmt::Debug for CancellationScope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CancellationScope").field("canceled", &self.is_canceled()).finish()
+        f.debug_struct("CancellationScope")
+            .field("canceled", &self.is_canceled())
+            .finish()
     }
 }
 
@@ -120,27 +126,68 @@ impl WorkflowContext {
     /// An activity by type name, with arguments (a tuple, one payload per element). Set options
     /// on the returned call, then await it.
     #[track_caller]
-    pub fn activity<T: DeserializeOwned>(&self, activity_type: &str, args: impl ToPayloads) -> ActivityCall<T> {
-        ActivityCall::new(self.clone(), activity_type, args.to_payloads(&self.shared.borrow().converter), Location::caller())
+    pub fn activity<T: DeserializeOwned>(
+        &self,
+        activity_type: &str,
+        args: impl ToPayloads,
+    ) -> ActivityCall<T> {
+        ActivityCall::new(
+            self.clone(),
+            activity_type,
+            args.to_payloads(&self.shared.borrow().converter),
+            Location::caller(),
+        )
     }
 
     /// A local activity: run by this workflow's worker, its result recorded as a marker.
     #[track_caller]
-    pub fn local_activity<T: DeserializeOwned>(&self, activity_type: &str, args: impl ToPayloads) -> LocalActivityCall<T> {
-        LocalActivityCall::new(self.clone(), activity_type, args.to_payloads(&self.shared.borrow().converter), Location::caller())
+    pub fn local_activity<T: DeserializeOwned>(
+        &self,
+        activity_type: &str,
+        args: impl ToPayloads,
+    ) -> LocalActivityCall<T> {
+        LocalActivityCall::new(
+            self.clone(),
+            activity_type,
+            args.to_payloads(&self.shared.borrow().converter),
+            Location::caller(),
+        )
     }
 
     /// A child workflow by type name. Await the call for its result, or `.start()` it for a handle.
     #[track_caller]
-    pub fn child_workflow<T: DeserializeOwned + 'static>(&self, workflow_type: &str, args: impl ToPayloads) -> ChildWorkflowCall<T> {
-        ChildWorkflowCall::new(self.clone(), workflow_type, args.to_payloads(&self.shared.borrow().converter), Location::caller())
+    pub fn child_workflow<T: DeserializeOwned + 'static>(
+        &self,
+        workflow_type: &str,
+        args: impl ToPayloads,
+    ) -> ChildWorkflowCall<T> {
+        ChildWorkflowCall::new(
+            self.clone(),
+            workflow_type,
+            args.to_payloads(&self.shared.borrow().converter),
+            Location::caller(),
+        )
     }
 
     /// Signals another workflow (by id; `run_id` `None` = its latest run).
     #[track_caller]
-    pub fn signal_external(&self, workflow_id: &str, run_id: Option<&str>, signal_name: &str, args: impl ToPayloads) -> ExternalFuture {
+    pub fn signal_external(
+        &self,
+        workflow_id: &str,
+        run_id: Option<&str>,
+        signal_name: &str,
+        args: impl ToPayloads,
+    ) -> ExternalFuture {
         let payloads = args.to_payloads(&self.shared.borrow().converter);
-        operations::signal_external(self, workflow_id, run_id, signal_name, payloads, false, Location::caller())
+        operations::signal_external(
+            self,
+            workflow_id,
+            run_id,
+            signal_name,
+            payloads,
+            false,
+            Location::caller(),
+        )
     }
 
     /// Asks another workflow to cancel.
@@ -156,9 +203,15 @@ impl WorkflowContext {
     }
 
     /// [`continue_as_new`](Self::continue_as_new) with options.
-    pub fn continue_as_new_with(&self, args: impl ToPayloads, options: ContinueAsNewOptions) -> WorkflowError {
+    pub fn continue_as_new_with(
+        &self,
+        args: impl ToPayloads,
+        options: ContinueAsNewOptions,
+    ) -> WorkflowError {
         match args.to_payloads(&self.shared.borrow().converter) {
-            Ok(args) => WorkflowError::ContinueAsNew(Box::new(ContinueAsNewRequest { args, options })),
+            Ok(args) => {
+                WorkflowError::ContinueAsNew(Box::new(ContinueAsNewRequest { args, options }))
+            }
             Err(e) => e.into(),
         }
     }
@@ -166,22 +219,34 @@ impl WorkflowContext {
     /// Runs `f` once and records its result in history; a replay reads the recorded value instead
     /// of running `f` again. For small non-deterministic reads (a generated id, a config value).
     #[track_caller]
-    pub fn side_effect<T: Serialize + DeserializeOwned>(&self, f: impl FnOnce() -> T) -> Result<T, Failure> {
+    pub fn side_effect<T: Serialize + DeserializeOwned>(
+        &self,
+        f: impl FnOnce() -> T,
+    ) -> Result<T, Failure> {
         let location = Location::caller();
         let mut state = self.shared.borrow_mut();
         state.side_effect_seq += 1;
         let seq = state.side_effect_seq;
         if let Some(recorded) = state.recorded_side_effects.get(&seq).cloned() {
             let payload = recorded.first().cloned().unwrap_or_default();
-            let value = state.converter.from_payload::<T>(&payload).map_err(|e| super::conversion_failure(&e))?;
+            let value = state
+                .converter
+                .from_payload::<T>(&payload)
+                .map_err(|e| super::conversion_failure(&e))?;
             push_side_effect_marker(&mut state, seq, recorded, location);
             return Ok(value);
         }
         drop(state);
         let value = f();
         let mut state = self.shared.borrow_mut();
-        let payload = state.converter.to_payload(&value).map_err(|e| super::conversion_failure(&e))?;
-        let encoded = state.converter.encode_payloads(vec![payload]).map_err(|e| super::conversion_failure(&e))?;
+        let payload = state
+            .converter
+            .to_payload(&value)
+            .map_err(|e| super::conversion_failure(&e))?;
+        let encoded = state
+            .converter
+            .encode_payloads(vec![payload])
+            .map_err(|e| super::conversion_failure(&e))?;
         push_side_effect_marker(&mut state, seq, encoded, location);
         Ok(value)
     }
@@ -201,7 +266,12 @@ impl WorkflowContext {
         self.patch(patch_id, true, Location::caller());
     }
 
-    fn patch(&self, patch_id: &str, deprecated: bool, location: &'static Location<'static>) -> bool {
+    fn patch(
+        &self,
+        patch_id: &str,
+        deprecated: bool,
+        location: &'static Location<'static>,
+    ) -> bool {
         let mut state = self.shared.borrow_mut();
         if let Some(&memo) = state.patch_memo.get(patch_id) {
             return memo;
@@ -212,26 +282,52 @@ impl WorkflowContext {
             return false;
         }
         let data = serde_json::json!({ "id": patch_id, "deprecated": deprecated });
-        let Ok(payload) = state.converter.to_payload(&data) else { return taken };
-        let details = BTreeMap::from([(PATCH_DETAIL.to_string(), Payloads { payloads: vec![payload] })]);
+        let Ok(payload) = state.converter.to_payload(&data) else {
+            return taken;
+        };
+        let details = BTreeMap::from([(
+            PATCH_DETAIL.to_string(),
+            Payloads {
+                payloads: vec![payload],
+            },
+        )]);
         let marker = Command {
             command_type: CommandType::RecordMarker as i32,
-            attributes: Some(Attributes::RecordMarkerCommandAttributes(cmd::RecordMarkerCommandAttributes {
-                marker_name: PATCH_MARKER.into(),
-                details,
-                ..Default::default()
-            })),
+            attributes: Some(Attributes::RecordMarkerCommandAttributes(
+                cmd::RecordMarkerCommandAttributes {
+                    marker_name: PATCH_MARKER.into(),
+                    details,
+                    ..Default::default()
+                },
+            )),
             ..Default::default()
         };
-        state.commands.push(super::state::IssuedCommand { command: marker, machine: None, location, optional: deprecated, message: None });
+        state.commands.push(super::state::IssuedCommand {
+            command: marker,
+            machine: None,
+            location,
+            optional: deprecated,
+            message: None,
+        });
         if !deprecated {
             // As sdk-core does: keep a search attribute listing the patches taken.
             state.change_versions.push(patch_id.to_string());
             let versions = state.change_versions.clone();
             if let Ok(mut payload) = state.converter.to_payload(&versions) {
-                payload.metadata.insert("type".into(), b"KeywordList".to_vec());
-                let upsert = upsert_command(BTreeMap::from([(CHANGE_VERSION_ATTRIBUTE.to_string(), payload)]));
-                state.commands.push(super::state::IssuedCommand { command: upsert, machine: None, location, optional: true, message: None });
+                payload
+                    .metadata
+                    .insert("type".into(), b"KeywordList".to_vec());
+                let upsert = upsert_command(BTreeMap::from([(
+                    CHANGE_VERSION_ATTRIBUTE.to_string(),
+                    payload,
+                )]));
+                state.commands.push(super::state::IssuedCommand {
+                    command: upsert,
+                    machine: None,
+                    location,
+                    optional: true,
+                    message: None,
+                });
             }
         }
         taken
@@ -267,13 +363,18 @@ impl WorkflowContext {
                 state.memo.insert(k.clone(), v.clone());
             }
         }
-        let encoded = state.converter.encode_payloads(memo.values().cloned().collect()).unwrap_or_else(|_| memo.values().cloned().collect());
+        let encoded = state
+            .converter
+            .encode_payloads(memo.values().cloned().collect())
+            .unwrap_or_else(|_| memo.values().cloned().collect());
         let fields = memo.keys().cloned().zip(encoded).collect();
         let command = Command {
             command_type: CommandType::ModifyWorkflowProperties as i32,
-            attributes: Some(Attributes::ModifyWorkflowPropertiesCommandAttributes(cmd::ModifyWorkflowPropertiesCommandAttributes {
-                upserted_memo: Some(Memo { fields }),
-            })),
+            attributes: Some(Attributes::ModifyWorkflowPropertiesCommandAttributes(
+                cmd::ModifyWorkflowPropertiesCommandAttributes {
+                    upserted_memo: Some(Memo { fields }),
+                },
+            )),
             ..Default::default()
         };
         state.push_command(command, None, location);
@@ -293,14 +394,20 @@ impl WorkflowContext {
     pub fn memo_value<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
         let state = self.shared.borrow();
         let payload = state.memo.get(key)?;
-        let decoded = state.converter.decode_payloads(vec![payload.clone()]).ok()?;
+        let decoded = state
+            .converter
+            .decode_payloads(vec![payload.clone()])
+            .ok()?;
         state.converter.from_payload(decoded.first()?).ok()
     }
 
     /// Resolves once `condition` holds; it is re-checked whenever the workflow's state may have
     /// changed. `Err` if the context's scope is canceled first.
     pub fn wait_condition<F: FnMut() -> bool + 'static>(&self, condition: F) -> WaitCondition<F> {
-        WaitCondition { ctx: self.clone(), condition }
+        WaitCondition {
+            ctx: self.clone(),
+            condition,
+        }
     }
 
     /// Runs `future` as a separate deterministic task of this workflow.
@@ -312,15 +419,24 @@ impl WorkflowContext {
     pub fn cancellation_scope(&self) -> (CancellationScope, WorkflowContext) {
         let scope = self.scope.child();
         (
-            CancellationScope { scope: scope.clone(), shared: self.shared.clone() },
-            WorkflowContext { shared: self.shared.clone(), scope },
+            CancellationScope {
+                scope: scope.clone(),
+                shared: self.shared.clone(),
+            },
+            WorkflowContext {
+                shared: self.shared.clone(),
+                scope,
+            },
         )
     }
 
     /// A context whose operations are not canceled by the workflow's cancellation: for cleanup
     /// and compensation after a cancel request.
     pub fn detached(&self) -> WorkflowContext {
-        WorkflowContext { shared: self.shared.clone(), scope: ScopeRef::root() }
+        WorkflowContext {
+            shared: self.shared.clone(),
+            scope: ScopeRef::root(),
+        }
     }
 
     /// Whether a client asked this workflow to cancel.
@@ -364,8 +480,11 @@ impl WorkflowContext {
         let handler: super::state::SignalHandler = Rc::new(handler);
         let buffered: Vec<Vec<Payload>> = {
             let mut state = self.shared.borrow_mut();
-            state.signal_handlers.insert(name.to_string(), handler.clone());
-            let (mine, rest): (Vec<_>, Vec<_>) = state.signal_buffer.drain(..).partition(|(n, _)| n == name);
+            state
+                .signal_handlers
+                .insert(name.to_string(), handler.clone());
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                state.signal_buffer.drain(..).partition(|(n, _)| n == name);
             state.signal_buffer = rest.into();
             mine.into_iter().map(|(_, p)| p).collect()
         };
@@ -389,14 +508,34 @@ impl WorkflowContext {
 
     /// Registers a query handler: it reads state and returns a value; it must not start
     /// operations (queries leave no trace in history).
-    pub fn on_query<A: FromPayloads + 'static, R: Serialize + 'static>(&self, name: &str, handler: impl Fn(A) -> R + 'static) {
+    pub fn on_query<A: FromPayloads + 'static, R: Serialize + 'static>(
+        &self,
+        name: &str,
+        handler: impl Fn(A) -> R + 'static,
+    ) {
         let converter = self.shared.borrow().converter.clone();
         let handler: super::state::QueryHandler = Rc::new(move |payloads| {
-            let args = A::from_payloads(&converter, &payloads).map_err(|e| super::conversion_failure(&e))?;
+            let args = A::from_payloads(&converter, &payloads)
+                .map_err(|e| super::conversion_failure(&e))?;
             let value = handler(args);
-            Ok(vec![converter.to_payload(&value).map_err(|e| super::conversion_failure(&e))?])
+            Ok(vec![
+                converter
+                    .to_payload(&value)
+                    .map_err(|e| super::conversion_failure(&e))?,
+            ])
         });
-        self.shared.borrow_mut().query_handlers.insert(name.to_string(), handler);
+        self.shared
+            .borrow_mut()
+            .query_handlers
+            .insert(name.to_string(), handler);
+    }
+
+    /// Registers the handler of queries that have no handler of their own (name and payloads).
+    pub fn on_default_query(
+        &self,
+        handler: impl Fn(String, Vec<Payload>) -> Result<Vec<Payload>, Failure> + 'static,
+    ) {
+        self.shared.borrow_mut().default_query_handler = Some(Rc::new(handler));
     }
 
     /// Registers an update handler. Its result (or failure) is the update's outcome.
@@ -426,7 +565,8 @@ impl WorkflowContext {
     {
         let converter = self.shared.borrow().converter.clone();
         let validator = Rc::new(move |input: &UpdateInput| -> Result<(), Failure> {
-            let args = A::from_payloads(&converter, &input.args).map_err(|e| super::conversion_failure(&e))?;
+            let args = A::from_payloads(&converter, &input.args)
+                .map_err(|e| super::conversion_failure(&e))?;
             validator(&args).map_err(Into::into)
         });
         self.register_update::<A, R, E, Fut>(name, Some(validator), handler);
@@ -445,17 +585,29 @@ impl WorkflowContext {
     {
         let converter = self.shared.borrow().converter.clone();
         let handler = Rc::new(handler);
-        let erased: Rc<dyn Fn(UpdateInput) -> Pin<Box<dyn Future<Output = Result<Vec<Payload>, Failure>>>>> =
-            Rc::new(move |input: UpdateInput| {
-                let converter = converter.clone();
-                let handler = handler.clone();
-                Box::pin(async move {
-                    let args = A::from_payloads(&converter, &input.args).map_err(|e| super::conversion_failure(&e))?;
-                    let value = handler(args).await.map_err(Into::into)?;
-                    Ok(vec![converter.to_payload(&value).map_err(|e| super::conversion_failure(&e))?])
-                })
-            });
-        self.shared.borrow_mut().update_handlers.insert(name.to_string(), UpdateHandler { validator, handler: erased });
+        let erased: Rc<
+            dyn Fn(UpdateInput) -> Pin<Box<dyn Future<Output = Result<Vec<Payload>, Failure>>>>,
+        > = Rc::new(move |input: UpdateInput| {
+            let converter = converter.clone();
+            let handler = handler.clone();
+            Box::pin(async move {
+                let args = A::from_payloads(&converter, &input.args)
+                    .map_err(|e| super::conversion_failure(&e))?;
+                let value = handler(args).await.map_err(Into::into)?;
+                Ok(vec![
+                    converter
+                        .to_payload(&value)
+                        .map_err(|e| super::conversion_failure(&e))?,
+                ])
+            })
+        });
+        self.shared.borrow_mut().update_handlers.insert(
+            name.to_string(),
+            UpdateHandler {
+                validator,
+                handler: erased,
+            },
+        );
         super::operations::deliver_buffered_updates(self);
     }
 }
@@ -465,7 +617,9 @@ fn upsert_command(attributes: BTreeMap<String, Payload>) -> Command {
         command_type: CommandType::UpsertWorkflowSearchAttributes as i32,
         attributes: Some(Attributes::UpsertWorkflowSearchAttributesCommandAttributes(
             cmd::UpsertWorkflowSearchAttributesCommandAttributes {
-                search_attributes: Some(SearchAttributes { indexed_fields: attributes }),
+                search_attributes: Some(SearchAttributes {
+                    indexed_fields: attributes,
+                }),
             },
         )),
         ..Default::default()
@@ -478,18 +632,25 @@ fn push_side_effect_marker(
     data: Vec<Payload>,
     location: &'static Location<'static>,
 ) {
-    let Ok(id) = state.converter.to_payload(&seq) else { return };
+    let Ok(id) = state.converter.to_payload(&seq) else {
+        return;
+    };
     let details = BTreeMap::from([
         ("data".to_string(), Payloads { payloads: data }),
-        ("side-effect-id".to_string(), Payloads { payloads: vec![id] }),
+        (
+            "side-effect-id".to_string(),
+            Payloads { payloads: vec![id] },
+        ),
     ]);
     let command = Command {
         command_type: CommandType::RecordMarker as i32,
-        attributes: Some(Attributes::RecordMarkerCommandAttributes(cmd::RecordMarkerCommandAttributes {
-            marker_name: SIDE_EFFECT_MARKER.into(),
-            details,
-            ..Default::default()
-        })),
+        attributes: Some(Attributes::RecordMarkerCommandAttributes(
+            cmd::RecordMarkerCommandAttributes {
+                marker_name: SIDE_EFFECT_MARKER.into(),
+                details,
+                ..Default::default()
+            },
+        )),
         ..Default::default()
     };
     state.push_command(command, None, location);

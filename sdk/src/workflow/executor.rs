@@ -42,10 +42,6 @@ impl Executor {
         self.spawned.push(new_task(Box::pin(future)));
     }
 
-    pub(crate) fn has_tasks(&self) -> bool {
-        !self.spawned.is_empty() || self.tasks.iter().any(Option::is_some)
-    }
-
     /// Takes the tasks spawned since the last call into the run queue.
     fn adopt_spawned(&mut self) -> bool {
         if self.spawned.is_empty() {
@@ -83,7 +79,9 @@ impl Executor {
             any = true;
         }
         // Keep the task list from growing without bound over a long run.
-        if self.tasks.len() > 64 && self.tasks.iter().filter(|t| t.is_none()).count() > self.tasks.len() / 2 {
+        if self.tasks.len() > 64
+            && self.tasks.iter().filter(|t| t.is_none()).count() > self.tasks.len() / 2
+        {
             self.tasks.retain(Option::is_some);
         }
         any
@@ -93,7 +91,11 @@ impl Executor {
 fn new_task(future: LocalFuture) -> Task {
     let flag = Arc::new(WakeFlag(AtomicBool::new(true)));
     let waker = Waker::from(flag.clone());
-    Task { future, flag, waker }
+    Task {
+        future,
+        flag,
+        waker,
+    }
 }
 
 #[cfg(test)]
@@ -112,7 +114,7 @@ mod tests {
         }
         assert!(ex.run_until_stalled(&Vec::new));
         assert_eq!(*log.borrow(), [0, 1, 2]);
-        assert!(!ex.has_tasks());
+        assert!(ex.tasks.iter().all(Option::is_none));
         assert!(!ex.run_until_stalled(&Vec::new));
     }
 
@@ -127,7 +129,11 @@ mod tests {
             ex.spawn(std::future::poll_fn(move |cx| {
                 *polls.borrow_mut() += 1;
                 *waker_slot.borrow_mut() = Some(cx.waker().clone());
-                if *polls.borrow() >= 2 { Poll::Ready(()) } else { Poll::Pending }
+                if *polls.borrow() >= 2 {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
             }));
         }
         ex.run_until_stalled(&Vec::new);
@@ -136,6 +142,6 @@ mod tests {
         waker_slot.borrow_mut().take().expect("waker").wake();
         ex.run_until_stalled(&Vec::new);
         assert_eq!(*polls.borrow(), 2);
-        assert!(!ex.has_tasks());
+        assert!(ex.tasks.iter().all(Option::is_none));
     }
 }

@@ -29,15 +29,18 @@ mod registry;
 pub mod search_attribute;
 pub(crate) mod state;
 
+pub use context::WaitCondition;
 pub use context::{CancellationScope, WorkflowContext};
 pub use operations::{
-    ActivityCall, ActivityFuture, ChildWorkflowCall, ChildWorkflowHandle, ChildStartFuture, ChildResultFuture,
-    ExternalFuture, LocalActivityCall, TimerFuture,
+    ActivityCall, ActivityFuture, ChildResultFuture, ChildStartFuture, ChildWorkflowCall,
+    ChildWorkflowHandle, ExternalFuture, LocalActivityCall, TimerFuture,
 };
-pub use options::{ActivityOptions, ChildWorkflowOptions, ContinueAsNewOptions, LocalActivityOptions, ParentClosePolicy};
+pub use options::{
+    ActivityOptions, ChildWorkflowOptions, ContinueAsNewOptions, LocalActivityOptions,
+    ParentClosePolicy,
+};
 pub use registry::{RegistrationError, WorkflowRegistry};
 pub use state::CancellationType;
-pub use context::WaitCondition;
 
 use crate::api::temporal::api::common::v1::Payload;
 use crate::converter::{ApplicationFailure, ConversionError, Failure, FailureKind};
@@ -68,7 +71,9 @@ impl WorkflowError {
     pub fn is_cancellation(&self) -> bool {
         match self {
             WorkflowError::Canceled => true,
-            WorkflowError::Failed(f) => f.chain().any(|f| matches!(f.kind, FailureKind::Canceled { .. })),
+            WorkflowError::Failed(f) => f
+                .chain()
+                .any(|f| matches!(f.kind, FailureKind::Canceled { .. })),
             WorkflowError::ContinueAsNew(_) => false,
         }
     }
@@ -93,7 +98,10 @@ impl From<ConversionError> for WorkflowError {
 }
 
 pub(crate) fn conversion_failure(e: &ConversionError) -> Failure {
-    ApplicationFailure::new(e.to_string()).with_type("PayloadConversionError").non_retryable().into()
+    ApplicationFailure::new(e.to_string())
+        .with_type("PayloadConversionError")
+        .non_retryable()
+        .into()
 }
 
 /// Facts about the running workflow, from its start event and the current task.

@@ -6,12 +6,19 @@
 
 use super::cancellation::ScopeRef;
 use super::context::WorkflowContext;
-use super::options::{ActivityOptions, ChildWorkflowOptions, LocalActivityOptions, ParentClosePolicy};
-use super::state::{CancellationType, IssuedCommand, LocalActivityRequest, MachineId, MachineKind, MachineStatus, Resolution, RunState, Shared};
+use super::options::{
+    ActivityOptions, ChildWorkflowOptions, LocalActivityOptions, ParentClosePolicy,
+};
+use super::state::{
+    CancellationType, IssuedCommand, LocalActivityRequest, MachineId, MachineKind, MachineStatus,
+    Resolution, RunState, Shared,
+};
 use super::{PendingUpdate, UpdateInput};
 use crate::api::google::protobuf::Any;
 use crate::api::temporal::api::command::v1::{self as cmd, Command, command::Attributes};
-use crate::api::temporal::api::common::v1::{Header, Memo, Payload, Payloads, SearchAttributes, WorkflowExecution, WorkflowType};
+use crate::api::temporal::api::common::v1::{
+    Header, Memo, Payload, Payloads, SearchAttributes, WorkflowExecution, WorkflowType,
+};
 use crate::api::temporal::api::enums::v1::{CommandType, TaskQueueKind, WorkflowIdReusePolicy};
 use crate::api::temporal::api::protocol::v1::Message as ProtocolMessage;
 use crate::api::temporal::api::taskqueue::v1::TaskQueue;
@@ -30,15 +37,29 @@ use std::time::Duration;
 type Loc = &'static Location<'static>;
 
 pub(crate) fn canceled_failure(message: &str) -> Failure {
-    Failure::new(message, FailureKind::Canceled { details: Vec::new(), identity: String::new() })
+    Failure::new(
+        message,
+        FailureKind::Canceled {
+            details: Vec::new(),
+            identity: String::new(),
+        },
+    )
 }
 
 fn command(command_type: CommandType, attributes: Attributes) -> Command {
-    Command { command_type: command_type as i32, attributes: Some(attributes), ..Default::default() }
+    Command {
+        command_type: command_type as i32,
+        attributes: Some(attributes),
+        ..Default::default()
+    }
 }
 
 fn task_queue(name: &str) -> TaskQueue {
-    TaskQueue { name: name.to_string(), kind: TaskQueueKind::Normal as i32, ..Default::default() }
+    TaskQueue {
+        name: name.to_string(),
+        kind: TaskQueueKind::Normal as i32,
+        ..Default::default()
+    }
 }
 
 /// Codec-encodes arguments for a command; `None` for no arguments.
@@ -46,7 +67,10 @@ fn encode_input(state: &RunState, args: Vec<Payload>) -> Result<Option<Payloads>
     if args.is_empty() {
         return Ok(None);
     }
-    let payloads = state.converter.encode_payloads(args).map_err(|e| super::conversion_failure(&e))?;
+    let payloads = state
+        .converter
+        .encode_payloads(args)
+        .map_err(|e| super::conversion_failure(&e))?;
     Ok(Some(Payloads { payloads }))
 }
 
@@ -69,13 +93,19 @@ fn failed_machine(state: &mut RunState, kind: MachineKind, failure: Failure) -> 
     id
 }
 
-fn decode_result<T: DeserializeOwned>(shared: &Shared, resolution: Resolution) -> Result<T, Failure> {
+fn decode_result<T: DeserializeOwned>(
+    shared: &Shared,
+    resolution: Resolution,
+) -> Result<T, Failure> {
     match resolution {
         Resolution::Completed(payloads) => {
             let state = shared.borrow();
             let result = match payloads.first() {
                 Some(p) => state.converter.from_payload(p),
-                None => state.converter.to_payload(&()).and_then(|p| state.converter.from_payload(&p)),
+                None => state
+                    .converter
+                    .to_payload(&())
+                    .and_then(|p| state.converter.from_payload(&p)),
             };
             result.map_err(|e| super::conversion_failure(&e))
         }
@@ -100,14 +130,32 @@ pub(crate) fn start_timer(ctx: &WorkflowContext, duration: Duration, location: L
     let mut state = ctx.shared.borrow_mut();
     state.seq.timer += 1;
     let timer_id = state.seq.timer.to_string();
-    let machine = state.add_machine(MachineKind::Timer { timer_id: timer_id.clone() });
+    let machine = state.add_machine(MachineKind::Timer {
+        timer_id: timer_id.clone(),
+    });
     if ctx.scope.is_canceled() {
         state.machines[machine].resolve(Resolution::Failed(canceled_failure("timer canceled")));
     } else {
-        let attrs = cmd::StartTimerCommandAttributes { timer_id, start_to_fire_timeout: Some(duration.into()) };
-        state.push_command(command(CommandType::StartTimer, Attributes::StartTimerCommandAttributes(attrs)), Some(machine), location);
+        let attrs = cmd::StartTimerCommandAttributes {
+            timer_id,
+            start_to_fire_timeout: Some(duration.into()),
+        };
+        state.push_command(
+            command(
+                CommandType::StartTimer,
+                Attributes::StartTimerCommandAttributes(attrs),
+            ),
+            Some(machine),
+            location,
+        );
     }
-    TimerFuture { shared: ctx.shared.clone(), scope: ctx.scope.clone(), machine, location, done: false }
+    TimerFuture {
+        shared: ctx.shared.clone(),
+        scope: ctx.scope.clone(),
+        machine,
+        location,
+        done: false,
+    }
 }
 
 fn cancel_timer(state: &mut RunState, machine: MachineId, location: Loc) {
@@ -116,13 +164,22 @@ fn cancel_timer(state: &mut RunState, machine: MachineId, location: Loc) {
         return;
     }
     let status = m.status;
-    let MachineKind::Timer { timer_id } = m.kind.clone() else { return };
+    let MachineKind::Timer { timer_id } = m.kind.clone() else {
+        return;
+    };
     state.machines[machine].cancel_requested = true;
     if status == MachineStatus::Issued {
         state.withdraw_command(machine);
     } else {
         let attrs = cmd::CancelTimerCommandAttributes { timer_id };
-        state.push_command(command(CommandType::CancelTimer, Attributes::CancelTimerCommandAttributes(attrs)), None, location);
+        state.push_command(
+            command(
+                CommandType::CancelTimer,
+                Attributes::CancelTimerCommandAttributes(attrs),
+            ),
+            None,
+            location,
+        );
     }
     state.machines[machine].resolve(Resolution::Failed(canceled_failure("timer canceled")));
 }
@@ -174,8 +231,20 @@ pub struct ActivityCall<T> {
 }
 
 impl<T: DeserializeOwned> ActivityCall<T> {
-    pub(crate) fn new(ctx: WorkflowContext, activity_type: &str, args: Result<Vec<Payload>, ConversionError>, location: Loc) -> Self {
-        ActivityCall { ctx, activity_type: activity_type.to_string(), args, options: ActivityOptions::default(), location, _result: PhantomData }
+    pub(crate) fn new(
+        ctx: WorkflowContext,
+        activity_type: &str,
+        args: Result<Vec<Payload>, ConversionError>,
+        location: Loc,
+    ) -> Self {
+        ActivityCall {
+            ctx,
+            activity_type: activity_type.to_string(),
+            args,
+            options: ActivityOptions::default(),
+            location,
+            _result: PhantomData,
+        }
     }
     /// Replaces all options.
     pub fn options(mut self, options: ActivityOptions) -> Self {
@@ -231,23 +300,38 @@ impl<T: DeserializeOwned> IntoFuture for ActivityCall<T> {
         let ctx = self.ctx;
         let mut state = ctx.shared.borrow_mut();
         state.seq.activity += 1;
-        let activity_id = self.options.activity_id.clone().unwrap_or_else(|| state.seq.activity.to_string());
+        let activity_id = self
+            .options
+            .activity_id
+            .clone()
+            .unwrap_or_else(|| state.seq.activity.to_string());
         let kind = MachineKind::Activity {
             activity_id: activity_id.clone(),
             activity_type: self.activity_type.clone(),
             cancel: self.options.cancellation_type,
         };
-        let prepared = self.args.map_err(|e| super::conversion_failure(&e)).and_then(|a| encode_input(&state, a));
+        let prepared = self
+            .args
+            .map_err(|e| super::conversion_failure(&e))
+            .and_then(|a| encode_input(&state, a));
         let machine = match prepared {
             Err(f) => failed_machine(&mut state, kind, f),
-            Ok(_) if ctx.scope.is_canceled() => failed_machine(&mut state, kind, canceled_failure("activity canceled before it was scheduled")),
+            Ok(_) if ctx.scope.is_canceled() => failed_machine(
+                &mut state,
+                kind,
+                canceled_failure("activity canceled before it was scheduled"),
+            ),
             Ok(input) => {
                 let machine = state.add_machine(kind);
                 let o = &self.options;
                 let attrs = cmd::ScheduleActivityTaskCommandAttributes {
                     activity_id,
-                    activity_type: Some(crate::api::temporal::api::common::v1::ActivityType { name: self.activity_type.clone() }),
-                    task_queue: Some(task_queue(o.task_queue.as_deref().unwrap_or(&state.info.task_queue))),
+                    activity_type: Some(crate::api::temporal::api::common::v1::ActivityType {
+                        name: self.activity_type.clone(),
+                    }),
+                    task_queue: Some(task_queue(
+                        o.task_queue.as_deref().unwrap_or(&state.info.task_queue),
+                    )),
                     header: Some(Header::default()),
                     input,
                     schedule_to_close_timeout: o.schedule_to_close_timeout.map(Into::into),
@@ -257,12 +341,26 @@ impl<T: DeserializeOwned> IntoFuture for ActivityCall<T> {
                     retry_policy: o.retry_policy.as_ref().map(RetryPolicy::to_proto),
                     ..Default::default()
                 };
-                state.push_command(command(CommandType::ScheduleActivityTask, Attributes::ScheduleActivityTaskCommandAttributes(attrs)), Some(machine), self.location);
+                state.push_command(
+                    command(
+                        CommandType::ScheduleActivityTask,
+                        Attributes::ScheduleActivityTaskCommandAttributes(attrs),
+                    ),
+                    Some(machine),
+                    self.location,
+                );
                 machine
             }
         };
         drop(state);
-        ActivityFuture { shared: ctx.shared.clone(), scope: ctx.scope.clone(), machine, location: self.location, done: false, _result: PhantomData }
+        ActivityFuture {
+            shared: ctx.shared.clone(),
+            scope: ctx.scope.clone(),
+            machine,
+            location: self.location,
+            done: false,
+            _result: PhantomData,
+        }
     }
 }
 
@@ -283,7 +381,9 @@ fn cancel_activity(state: &mut RunState, machine: MachineId, location: Loc) {
     if m.status == MachineStatus::Resolved || m.cancel_requested {
         return;
     }
-    let MachineKind::Activity { cancel, .. } = m.kind.clone() else { return };
+    let MachineKind::Activity { cancel, .. } = m.kind.clone() else {
+        return;
+    };
     let (status, scheduled_event_id) = (m.status, m.event_id);
     state.machines[machine].cancel_requested = true;
     let canceled = || canceled_failure("activity canceled");
@@ -294,7 +394,14 @@ fn cancel_activity(state: &mut RunState, machine: MachineId, location: Loc) {
     }
     if cancel != CancellationType::Abandon {
         let attrs = cmd::RequestCancelActivityTaskCommandAttributes { scheduled_event_id };
-        state.push_command(command(CommandType::RequestCancelActivityTask, Attributes::RequestCancelActivityTaskCommandAttributes(attrs)), None, location);
+        state.push_command(
+            command(
+                CommandType::RequestCancelActivityTask,
+                Attributes::RequestCancelActivityTaskCommandAttributes(attrs),
+            ),
+            None,
+            location,
+        );
     }
     if cancel != CancellationType::WaitCancellationCompleted {
         state.machines[machine].resolve(Resolution::Failed(canceled()));
@@ -348,8 +455,20 @@ pub struct LocalActivityCall<T> {
 }
 
 impl<T: DeserializeOwned> LocalActivityCall<T> {
-    pub(crate) fn new(ctx: WorkflowContext, activity_type: &str, args: Result<Vec<Payload>, ConversionError>, location: Loc) -> Self {
-        LocalActivityCall { ctx, activity_type: activity_type.to_string(), args, options: LocalActivityOptions::default(), location, _result: PhantomData }
+    pub(crate) fn new(
+        ctx: WorkflowContext,
+        activity_type: &str,
+        args: Result<Vec<Payload>, ConversionError>,
+        location: Loc,
+    ) -> Self {
+        LocalActivityCall {
+            ctx,
+            activity_type: activity_type.to_string(),
+            args,
+            options: LocalActivityOptions::default(),
+            location,
+            _result: PhantomData,
+        }
     }
     /// Replaces all options.
     pub fn options(mut self, options: LocalActivityOptions) -> Self {
@@ -380,8 +499,19 @@ pub(crate) struct LocalActivityMarkerData {
     pub(crate) activity_type: String,
 }
 
-pub(crate) fn local_activity_marker(state: &RunState, seq: u32, activity_type: &str, attempt: u32, resolution: &Resolution) -> Command {
-    let data = LocalActivityMarkerData { seq, attempt, activity_id: seq.to_string(), activity_type: activity_type.to_string() };
+pub(crate) fn local_activity_marker(
+    state: &RunState,
+    seq: u32,
+    activity_type: &str,
+    attempt: u32,
+    resolution: &Resolution,
+) -> Command {
+    let data = LocalActivityMarkerData {
+        seq,
+        attempt,
+        activity_id: seq.to_string(),
+        activity_type: activity_type.to_string(),
+    };
     let mut details = std::collections::BTreeMap::new();
     if let Ok(p) = state.converter.to_payload(&data) {
         details.insert("data".to_string(), Payloads { payloads: vec![p] });
@@ -389,7 +519,10 @@ pub(crate) fn local_activity_marker(state: &RunState, seq: u32, activity_type: &
     let mut failure = None;
     match resolution {
         Resolution::Completed(payloads) => {
-            let encoded = state.converter.encode_payloads(payloads.clone()).unwrap_or_else(|_| payloads.clone());
+            let encoded = state
+                .converter
+                .encode_payloads(payloads.clone())
+                .unwrap_or_else(|_| payloads.clone());
             details.insert("result".to_string(), Payloads { payloads: encoded });
         }
         Resolution::Failed(f) => failure = Some(f.to_proto()),
@@ -413,20 +546,35 @@ impl<T: DeserializeOwned> IntoFuture for LocalActivityCall<T> {
         let mut state = ctx.shared.borrow_mut();
         state.seq.activity += 1;
         let seq = state.seq.activity;
-        let kind = MachineKind::LocalActivity { seq, activity_type: self.activity_type.clone() };
+        let kind = MachineKind::LocalActivity {
+            seq,
+            activity_type: self.activity_type.clone(),
+        };
         let machine = match self.args {
             Err(e) => failed_machine(&mut state, kind, super::conversion_failure(&e)),
             Ok(input) => {
                 let machine = state.add_machine(kind);
                 if let Some(recorded) = state.recorded_local_activities.remove(&seq) {
                     // Replay: the marker in history holds the result; the code must not run it again.
-                    let marker = local_activity_marker(&state, seq, &recorded.activity_type, 1, &recorded.resolution);
+                    let marker = local_activity_marker(
+                        &state,
+                        seq,
+                        &recorded.activity_type,
+                        1,
+                        &recorded.resolution,
+                    );
                     state.push_command(marker, Some(machine), self.location);
                     state.machines[machine].status = MachineStatus::Recorded;
                     state.machines[machine].resolve(recorded.resolution);
                 } else {
                     // The marker's place is kept in command order; the worker fills it in.
-                    let placeholder = local_activity_marker(&state, seq, &self.activity_type, 1, &Resolution::Completed(Vec::new()));
+                    let placeholder = local_activity_marker(
+                        &state,
+                        seq,
+                        &self.activity_type,
+                        1,
+                        &Resolution::Completed(Vec::new()),
+                    );
                     state.push_command(placeholder, Some(machine), self.location);
                     state.local_activity_requests.push(LocalActivityRequest {
                         machine,
@@ -440,7 +588,14 @@ impl<T: DeserializeOwned> IntoFuture for LocalActivityCall<T> {
             }
         };
         drop(state);
-        ActivityFuture { shared: ctx.shared.clone(), scope: ctx.scope.clone(), machine, location: self.location, done: true, _result: PhantomData }
+        ActivityFuture {
+            shared: ctx.shared.clone(),
+            scope: ctx.scope.clone(),
+            machine,
+            location: self.location,
+            done: true,
+            _result: PhantomData,
+        }
     }
 }
 
@@ -461,8 +616,20 @@ pub struct ChildWorkflowCall<T> {
 }
 
 impl<T: DeserializeOwned + 'static> ChildWorkflowCall<T> {
-    pub(crate) fn new(ctx: WorkflowContext, workflow_type: &str, args: Result<Vec<Payload>, ConversionError>, location: Loc) -> Self {
-        ChildWorkflowCall { ctx, workflow_type: workflow_type.to_string(), args, options: ChildWorkflowOptions::default(), location, _result: PhantomData }
+    pub(crate) fn new(
+        ctx: WorkflowContext,
+        workflow_type: &str,
+        args: Result<Vec<Payload>, ConversionError>,
+        location: Loc,
+    ) -> Self {
+        ChildWorkflowCall {
+            ctx,
+            workflow_type: workflow_type.to_string(),
+            args,
+            options: ChildWorkflowOptions::default(),
+            location,
+            _result: PhantomData,
+        }
     }
     /// Replaces all options.
     pub fn options(mut self, options: ChildWorkflowOptions) -> Self {
@@ -498,19 +665,39 @@ impl<T: DeserializeOwned + 'static> ChildWorkflowCall<T> {
                 crate::util::format_uuid(hi, lo)
             }
         };
-        let kind = MachineKind::Child { workflow_id: workflow_id.clone(), workflow_type: self.workflow_type.clone(), cancel: o.cancellation_type };
-        let prepared = self.args.map_err(|e| super::conversion_failure(&e)).and_then(|a| encode_input(&state, a));
+        let kind = MachineKind::Child {
+            workflow_id: workflow_id.clone(),
+            workflow_type: self.workflow_type.clone(),
+            cancel: o.cancellation_type,
+        };
+        let prepared = self
+            .args
+            .map_err(|e| super::conversion_failure(&e))
+            .and_then(|a| encode_input(&state, a));
         let machine = match prepared {
             Err(f) => failed_machine(&mut state, kind, f),
-            Ok(_) if ctx.scope.is_canceled() => failed_machine(&mut state, kind, canceled_failure("child workflow canceled before it started")),
+            Ok(_) if ctx.scope.is_canceled() => failed_machine(
+                &mut state,
+                kind,
+                canceled_failure("child workflow canceled before it started"),
+            ),
             Ok(input) => {
                 let machine = state.add_machine(kind);
-                let memo = (!o.memo.is_empty()).then(|| Memo { fields: o.memo.clone() });
-                let search_attributes = (!o.search_attributes.is_empty()).then(|| SearchAttributes { indexed_fields: o.search_attributes.clone() });
+                let memo = (!o.memo.is_empty()).then(|| Memo {
+                    fields: o.memo.clone(),
+                });
+                let search_attributes =
+                    (!o.search_attributes.is_empty()).then(|| SearchAttributes {
+                        indexed_fields: o.search_attributes.clone(),
+                    });
                 let attrs = cmd::StartChildWorkflowExecutionCommandAttributes {
                     workflow_id,
-                    workflow_type: Some(WorkflowType { name: self.workflow_type.clone() }),
-                    task_queue: Some(task_queue(o.task_queue.as_deref().unwrap_or(&state.info.task_queue))),
+                    workflow_type: Some(WorkflowType {
+                        name: self.workflow_type.clone(),
+                    }),
+                    task_queue: Some(task_queue(
+                        o.task_queue.as_deref().unwrap_or(&state.info.task_queue),
+                    )),
                     input,
                     workflow_execution_timeout: o.execution_timeout.map(Into::into),
                     workflow_run_timeout: o.run_timeout.map(Into::into),
@@ -528,12 +715,24 @@ impl<T: DeserializeOwned + 'static> ChildWorkflowCall<T> {
                     search_attributes,
                     ..Default::default()
                 };
-                state.push_command(command(CommandType::StartChildWorkflowExecution, Attributes::StartChildWorkflowExecutionCommandAttributes(attrs)), Some(machine), self.location);
+                state.push_command(
+                    command(
+                        CommandType::StartChildWorkflowExecution,
+                        Attributes::StartChildWorkflowExecutionCommandAttributes(attrs),
+                    ),
+                    Some(machine),
+                    self.location,
+                );
                 machine
             }
         };
         drop(state);
-        ChildStartFuture { ctx: ctx.clone(), machine, location: self.location, _result: PhantomData }
+        ChildStartFuture {
+            ctx: ctx.clone(),
+            machine,
+            location: self.location,
+            _result: PhantomData,
+        }
     }
 }
 
@@ -559,11 +758,20 @@ impl<T> Future for ChildStartFuture<T> {
     type Output = Result<ChildWorkflowHandle<T>, Failure>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if self.ctx.scope.is_canceled() {
-            cancel_child(&mut self.ctx.shared.borrow_mut(), self.machine, self.location);
+            cancel_child(
+                &mut self.ctx.shared.borrow_mut(),
+                self.machine,
+                self.location,
+            );
         }
         let mut state = self.ctx.shared.borrow_mut();
         let m = &mut state.machines[self.machine];
-        let handle = || ChildWorkflowHandle { ctx: self.ctx.clone(), machine: self.machine, location: self.location, _result: PhantomData };
+        let handle = || ChildWorkflowHandle {
+            ctx: self.ctx.clone(),
+            machine: self.machine,
+            location: self.location,
+            _result: PhantomData,
+        };
         match &m.child_start {
             Some(Ok(_)) => return Poll::Ready(Ok(handle())),
             Some(Err(f)) => return Poll::Ready(Err(f.clone())),
@@ -588,7 +796,9 @@ pub struct ChildWorkflowHandle<T> {
 
 impl<T> std::fmt::Debug for ChildWorkflowHandle<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChildWorkflowHandle").field("workflow_id", &self.workflow_id()).finish()
+        f.debug_struct("ChildWorkflowHandle")
+            .field("workflow_id", &self.workflow_id())
+            .finish()
     }
 }
 
@@ -602,28 +812,52 @@ impl<T> ChildWorkflowHandle<T> {
     }
     /// The child's first run id.
     pub fn run_id(&self) -> Option<String> {
-        self.ctx.shared.borrow().machines[self.machine].child_start.clone().and_then(Result::ok)
+        self.ctx.shared.borrow().machines[self.machine]
+            .child_start
+            .clone()
+            .and_then(Result::ok)
     }
 }
 
 impl<T: DeserializeOwned> ChildWorkflowHandle<T> {
     /// Waits for the child's result.
     pub fn result(self) -> ChildResultFuture<T> {
-        ChildResultFuture { ctx: self.ctx.clone(), machine: self.machine, location: self.location, _result: PhantomData }
+        ChildResultFuture {
+            ctx: self.ctx.clone(),
+            machine: self.machine,
+            location: self.location,
+            _result: PhantomData,
+        }
     }
 }
 
 impl<T> ChildWorkflowHandle<T> {
     /// Signals the child.
     #[track_caller]
-    pub fn signal(&self, signal_name: &str, args: impl crate::converter::ToPayloads) -> ExternalFuture {
+    pub fn signal(
+        &self,
+        signal_name: &str,
+        args: impl crate::converter::ToPayloads,
+    ) -> ExternalFuture {
         let payloads = args.to_payloads(&self.ctx.shared.borrow().converter);
         let (id, run) = (self.workflow_id(), self.run_id());
-        signal_external(&self.ctx, &id, run.as_deref(), signal_name, payloads, true, Location::caller())
+        signal_external(
+            &self.ctx,
+            &id,
+            run.as_deref(),
+            signal_name,
+            payloads,
+            true,
+            Location::caller(),
+        )
     }
     /// Cancels the child according to its cancellation type.
     pub fn cancel(&self) {
-        cancel_child(&mut self.ctx.shared.borrow_mut(), self.machine, self.location);
+        cancel_child(
+            &mut self.ctx.shared.borrow_mut(),
+            self.machine,
+            self.location,
+        );
     }
 }
 
@@ -640,7 +874,11 @@ impl<T: DeserializeOwned> Future for ChildResultFuture<T> {
     type Output = Result<T, Failure>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if self.ctx.scope.is_canceled() {
-            cancel_child(&mut self.ctx.shared.borrow_mut(), self.machine, self.location);
+            cancel_child(
+                &mut self.ctx.shared.borrow_mut(),
+                self.machine,
+                self.location,
+            );
         }
         let resolution = std::task::ready!(poll_machine(&self.ctx.shared, self.machine, cx));
         Poll::Ready(decode_result(&self.ctx.shared, resolution))
@@ -652,7 +890,14 @@ fn cancel_child(state: &mut RunState, machine: MachineId, location: Loc) {
     if m.status == MachineStatus::Resolved || m.cancel_requested {
         return;
     }
-    let MachineKind::Child { workflow_id, cancel, .. } = m.kind.clone() else { return };
+    let MachineKind::Child {
+        workflow_id,
+        cancel,
+        ..
+    } = m.kind.clone()
+    else {
+        return;
+    };
     let status = m.status;
     let run_id = m.child_start.clone().and_then(Result::ok);
     state.machines[machine].cancel_requested = true;
@@ -664,7 +909,9 @@ fn cancel_child(state: &mut RunState, machine: MachineId, location: Loc) {
     }
     if cancel != CancellationType::Abandon {
         state.seq.external_cancel += 1;
-        let cancel_machine = state.add_machine(MachineKind::CancelExternal { workflow_id: workflow_id.clone() });
+        let cancel_machine = state.add_machine(MachineKind::CancelExternal {
+            workflow_id: workflow_id.clone(),
+        });
         let attrs = cmd::RequestCancelExternalWorkflowExecutionCommandAttributes {
             workflow_id,
             run_id: run_id.unwrap_or_default(),
@@ -672,7 +919,10 @@ fn cancel_child(state: &mut RunState, machine: MachineId, location: Loc) {
             ..Default::default()
         };
         state.push_command(
-            command(CommandType::RequestCancelExternalWorkflowExecution, Attributes::RequestCancelExternalWorkflowExecutionCommandAttributes(attrs)),
+            command(
+                CommandType::RequestCancelExternalWorkflowExecution,
+                Attributes::RequestCancelExternalWorkflowExecutionCommandAttributes(attrs),
+            ),
             Some(cancel_machine),
             location,
         );
@@ -714,31 +964,57 @@ pub(crate) fn signal_external(
 ) -> ExternalFuture {
     let mut state = ctx.shared.borrow_mut();
     state.seq.external_signal += 1;
-    let kind = MachineKind::SignalExternal { workflow_id: workflow_id.to_string(), signal_name: signal_name.to_string() };
-    let prepared = args.map_err(|e| super::conversion_failure(&e)).and_then(|a| encode_input(&state, a));
+    let kind = MachineKind::SignalExternal {
+        workflow_id: workflow_id.to_string(),
+        signal_name: signal_name.to_string(),
+    };
+    let prepared = args
+        .map_err(|e| super::conversion_failure(&e))
+        .and_then(|a| encode_input(&state, a));
     let machine = match prepared {
         Err(f) => failed_machine(&mut state, kind, f),
         Ok(input) => {
             let machine = state.add_machine(kind);
             let attrs = cmd::SignalExternalWorkflowExecutionCommandAttributes {
-                execution: Some(WorkflowExecution { workflow_id: workflow_id.to_string(), run_id: run_id.unwrap_or_default().to_string() }),
+                execution: Some(WorkflowExecution {
+                    workflow_id: workflow_id.to_string(),
+                    run_id: run_id.unwrap_or_default().to_string(),
+                }),
                 signal_name: signal_name.to_string(),
                 input,
                 child_workflow_only,
                 header: Some(Header::default()),
                 ..Default::default()
             };
-            state.push_command(command(CommandType::SignalExternalWorkflowExecution, Attributes::SignalExternalWorkflowExecutionCommandAttributes(attrs)), Some(machine), location);
+            state.push_command(
+                command(
+                    CommandType::SignalExternalWorkflowExecution,
+                    Attributes::SignalExternalWorkflowExecutionCommandAttributes(attrs),
+                ),
+                Some(machine),
+                location,
+            );
             machine
         }
     };
-    ExternalFuture { shared: ctx.shared.clone(), machine }
+    ExternalFuture {
+        shared: ctx.shared.clone(),
+        machine,
+    }
 }
 
-pub(crate) fn cancel_external(ctx: &WorkflowContext, workflow_id: &str, run_id: Option<&str>, child_workflow_only: bool, location: Loc) -> ExternalFuture {
+pub(crate) fn cancel_external(
+    ctx: &WorkflowContext,
+    workflow_id: &str,
+    run_id: Option<&str>,
+    child_workflow_only: bool,
+    location: Loc,
+) -> ExternalFuture {
     let mut state = ctx.shared.borrow_mut();
     state.seq.external_cancel += 1;
-    let machine = state.add_machine(MachineKind::CancelExternal { workflow_id: workflow_id.to_string() });
+    let machine = state.add_machine(MachineKind::CancelExternal {
+        workflow_id: workflow_id.to_string(),
+    });
     let attrs = cmd::RequestCancelExternalWorkflowExecutionCommandAttributes {
         workflow_id: workflow_id.to_string(),
         run_id: run_id.unwrap_or_default().to_string(),
@@ -746,11 +1022,17 @@ pub(crate) fn cancel_external(ctx: &WorkflowContext, workflow_id: &str, run_id: 
         ..Default::default()
     };
     state.push_command(
-        command(CommandType::RequestCancelExternalWorkflowExecution, Attributes::RequestCancelExternalWorkflowExecutionCommandAttributes(attrs)),
+        command(
+            CommandType::RequestCancelExternalWorkflowExecution,
+            Attributes::RequestCancelExternalWorkflowExecutionCommandAttributes(attrs),
+        ),
         Some(machine),
         location,
     );
-    ExternalFuture { shared: ctx.shared.clone(), machine }
+    ExternalFuture {
+        shared: ctx.shared.clone(),
+        machine,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -760,25 +1042,44 @@ pub(crate) fn cancel_external(ctx: &WorkflowContext, workflow_id: &str, run_id: 
 pub(crate) fn deliver_signal(shared: &Shared, name: String, payloads: Vec<Payload>) {
     let (handler, default) = {
         let state = shared.borrow();
-        (state.signal_handlers.get(&name).cloned(), state.default_signal_handler.clone())
+        (
+            state.signal_handlers.get(&name).cloned(),
+            state.default_signal_handler.clone(),
+        )
     };
     match (handler, default) {
         (Some(h), _) => h(payloads),
         (None, Some(d)) => d(name, payloads),
-        (None, None) => shared.borrow_mut().signal_buffer.push_back((name, payloads)),
+        (None, None) => shared
+            .borrow_mut()
+            .signal_buffer
+            .push_back((name, payloads)),
     }
 }
 
 fn protocol_message(instance: &str, suffix: &str, body: Any) -> ProtocolMessage {
-    ProtocolMessage { id: format!("{instance}/{suffix}"), protocol_instance_id: instance.to_string(), body: Some(body), sequencing_id: None }
+    ProtocolMessage {
+        id: format!("{instance}/{suffix}"),
+        protocol_instance_id: instance.to_string(),
+        body: Some(body),
+        sequencing_id: None,
+    }
 }
 
 fn push_message(state: &mut RunState, message: ProtocolMessage) {
     let command = command(
         CommandType::ProtocolMessage,
-        Attributes::ProtocolMessageCommandAttributes(cmd::ProtocolMessageCommandAttributes { message_id: message.id.clone() }),
+        Attributes::ProtocolMessageCommandAttributes(cmd::ProtocolMessageCommandAttributes {
+            message_id: message.id.clone(),
+        }),
     );
-    state.commands.push(IssuedCommand { command, machine: None, location: Location::caller(), optional: false, message: Some(message) });
+    state.commands.push(IssuedCommand {
+        command,
+        machine: None,
+        location: Location::caller(),
+        optional: false,
+        message: Some(message),
+    });
 }
 
 /// Validates (live updates only), accepts and runs an update, or buffers it until its handler is
@@ -786,7 +1087,11 @@ fn push_message(state: &mut RunState, message: ProtocolMessage) {
 pub(crate) fn deliver_update(ctx: &WorkflowContext, update: PendingUpdate) {
     let handler = {
         let state = ctx.shared.borrow();
-        state.update_handlers.get(&update.input.name).cloned().or_else(|| state.default_update_handler.clone())
+        state
+            .update_handlers
+            .get(&update.input.name)
+            .cloned()
+            .or_else(|| state.default_update_handler.clone())
     };
     let Some(handler) = handler else {
         ctx.shared.borrow_mut().update_buffer.push_back(update);
@@ -807,7 +1112,17 @@ pub(crate) fn deliver_update(ctx: &WorkflowContext, update: PendingUpdate) {
             accepted_request_sequencing_event_id: update.sequencing_event_id,
             accepted_request: Some(update.request.clone()),
         };
-        push_message(&mut state, protocol_message(&instance, "accept", Any { type_url: upd::Acceptance::type_url(), value: acceptance.encode_to_vec() }));
+        push_message(
+            &mut state,
+            protocol_message(
+                &instance,
+                "accept",
+                Any {
+                    type_url: upd::Acceptance::type_url(),
+                    value: acceptance.encode_to_vec(),
+                },
+            ),
+        );
         state.running_handlers += 1;
     }
     let shared = ctx.shared.clone();
@@ -827,8 +1142,23 @@ pub(crate) fn deliver_update(ctx: &WorkflowContext, update: PendingUpdate) {
                 upd::outcome::Value::Failure(proto)
             }
         };
-        let response = upd::Response { meta, outcome: Some(upd::Outcome { value: Some(outcome) }) };
-        push_message(&mut state, protocol_message(&instance, "complete", Any { type_url: upd::Response::type_url(), value: response.encode_to_vec() }));
+        let response = upd::Response {
+            meta,
+            outcome: Some(upd::Outcome {
+                value: Some(outcome),
+            }),
+        };
+        push_message(
+            &mut state,
+            protocol_message(
+                &instance,
+                "complete",
+                Any {
+                    type_url: upd::Response::type_url(),
+                    value: response.encode_to_vec(),
+                },
+            ),
+        );
         state.running_handlers = state.running_handlers.saturating_sub(1);
     });
 }
@@ -842,7 +1172,14 @@ pub(crate) fn reject_update(state: &mut RunState, update: &PendingUpdate, failur
         rejected_request: Some(update.request.clone()),
         failure: Some(proto),
     };
-    let message = protocol_message(&update.protocol_instance_id, "reject", Any { type_url: upd::Rejection::type_url(), value: rejection.encode_to_vec() });
+    let message = protocol_message(
+        &update.protocol_instance_id,
+        "reject",
+        Any {
+            type_url: upd::Rejection::type_url(),
+            value: rejection.encode_to_vec(),
+        },
+    );
     state.outgoing_messages.push(message);
 }
 
@@ -851,9 +1188,10 @@ pub(crate) fn deliver_buffered_updates(ctx: &WorkflowContext) {
     let ready: Vec<PendingUpdate> = {
         let mut state = ctx.shared.borrow_mut();
         let buffer = std::mem::take(&mut state.update_buffer);
-        let (ready, waiting): (Vec<_>, Vec<_>) = buffer
-            .into_iter()
-            .partition(|u| state.update_handlers.contains_key(&u.input.name) || state.default_update_handler.is_some());
+        let (ready, waiting): (Vec<_>, Vec<_>) = buffer.into_iter().partition(|u| {
+            state.update_handlers.contains_key(&u.input.name)
+                || state.default_update_handler.is_some()
+        });
         state.update_buffer = waiting.into();
         ready
     };
@@ -864,7 +1202,10 @@ pub(crate) fn deliver_buffered_updates(ctx: &WorkflowContext) {
 
 impl UpdateInput {
     /// Decodes the arguments.
-    pub fn decode<A: crate::converter::FromPayloads>(&self, ctx: &WorkflowContext) -> Result<A, ConversionError> {
+    pub fn decode<A: crate::converter::FromPayloads>(
+        &self,
+        ctx: &WorkflowContext,
+    ) -> Result<A, ConversionError> {
         A::from_payloads(&ctx.shared.borrow().converter, &self.args)
     }
 }

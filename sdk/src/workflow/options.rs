@@ -33,7 +33,10 @@ pub struct ActivityOptions {
 impl ActivityOptions {
     /// Options with a start-to-close timeout, the common case.
     pub fn start_to_close(timeout: Duration) -> Self {
-        ActivityOptions { start_to_close_timeout: Some(timeout), ..Default::default() }
+        ActivityOptions {
+            start_to_close_timeout: Some(timeout),
+            ..Default::default()
+        }
     }
 }
 

@@ -18,7 +18,14 @@ fn splitmix(state: &mut u64) -> u64 {
 impl Rng {
     pub(crate) fn new(seed: u64) -> Self {
         let mut state = seed;
-        Rng { s: [splitmix(&mut state), splitmix(&mut state), splitmix(&mut state), splitmix(&mut state)] }
+        Rng {
+            s: [
+                splitmix(&mut state),
+                splitmix(&mut state),
+                splitmix(&mut state),
+                splitmix(&mut state),
+            ],
+        }
     }
 
     pub(crate) fn next_u64(&mut self) -> u64 {
@@ -41,7 +48,9 @@ impl Rng {
 
 /// A stable 64-bit hash (FNV-1a) of text, to seed runs from their run id.
 pub(crate) fn seed_from(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]

@@ -41,7 +41,9 @@ pub struct WorkflowRegistry {
 
 impl std::fmt::Debug for WorkflowRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WorkflowRegistry").field("workflow_types", &self.workflows.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("WorkflowRegistry")
+            .field("workflow_types", &self.workflows.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -53,7 +55,11 @@ impl WorkflowRegistry {
 
     /// Registers an async function as the workflow `workflow_type`. Its arguments arrive as a
     /// tuple (one element per payload), its result is converted with the data converter.
-    pub fn register<A, R, F, Fut>(&mut self, workflow_type: &str, workflow: F) -> Result<&mut Self, RegistrationError>
+    pub fn register<A, R, F, Fut>(
+        &mut self,
+        workflow_type: &str,
+        workflow: F,
+    ) -> Result<&mut Self, RegistrationError>
     where
         A: FromPayloads + 'static,
         R: Serialize + 'static,
@@ -73,7 +79,11 @@ impl WorkflowRegistry {
         self.register_raw(workflow_type, run)
     }
 
-    pub(crate) fn register_raw(&mut self, workflow_type: &str, run: RunFn) -> Result<&mut Self, RegistrationError> {
+    pub(crate) fn register_raw(
+        &mut self,
+        workflow_type: &str,
+        run: RunFn,
+    ) -> Result<&mut Self, RegistrationError> {
         if workflow_type.is_empty() {
             return Err(RegistrationError::EmptyName);
         }

@@ -7,7 +7,9 @@ use serde::Serialize;
 
 fn typed(value: &impl Serialize, kind: &str) -> Result<Payload, ConversionError> {
     let mut payload = DataConverter::default().to_payload(value)?;
-    payload.metadata.insert("type".into(), kind.as_bytes().to_vec());
+    payload
+        .metadata
+        .insert("type".into(), kind.as_bytes().to_vec());
     Ok(payload)
 }
 
@@ -54,7 +56,13 @@ mod tests {
     fn values_carry_their_type() {
         let p = double(99.5).unwrap_or_default();
         assert_eq!(p.data, b"99.5");
-        assert_eq!(p.metadata.get("type").map(Vec::as_slice), Some(&b"Double"[..]));
-        assert_eq!(unset().metadata.get("encoding").map(Vec::as_slice), Some(&b"binary/null"[..]));
+        assert_eq!(
+            p.metadata.get("type").map(Vec::as_slice),
+            Some(&b"Double"[..])
+        );
+        assert_eq!(
+            unset().metadata.get("encoding").map(Vec::as_slice),
+            Some(&b"binary/null"[..])
+        );
     }
 }

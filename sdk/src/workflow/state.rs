@@ -35,12 +35,30 @@ pub(crate) enum Resolution {
 /// What a state machine tracks, per command kind.
 #[derive(Clone, Debug)]
 pub(crate) enum MachineKind {
-    Timer { timer_id: String },
-    Activity { activity_id: String, activity_type: String, cancel: CancellationType },
-    LocalActivity { seq: u32, activity_type: String },
-    Child { workflow_id: String, workflow_type: String, cancel: CancellationType },
-    SignalExternal { workflow_id: String, signal_name: String },
-    CancelExternal { workflow_id: String },
+    Timer {
+        timer_id: String,
+    },
+    Activity {
+        activity_id: String,
+        activity_type: String,
+        cancel: CancellationType,
+    },
+    LocalActivity {
+        seq: u32,
+        activity_type: String,
+    },
+    Child {
+        workflow_id: String,
+        workflow_type: String,
+        cancel: CancellationType,
+    },
+    SignalExternal {
+        workflow_id: String,
+        signal_name: String,
+    },
+    CancelExternal {
+        workflow_id: String,
+    },
 }
 
 /// How to cancel an activity or a child workflow (Temporal's `ActivityCancellationType` and
@@ -129,18 +147,22 @@ pub(crate) type QueryHandler = Rc<dyn Fn(Vec<Payload>) -> Result<Vec<Payload>, F
 /// An update: optional validator, then the handler.
 pub(crate) struct UpdateHandler {
     pub(crate) validator: Option<Rc<dyn Fn(&UpdateInput) -> Result<(), Failure>>>,
-    pub(crate) handler: Rc<dyn Fn(UpdateInput) -> Pin<Box<dyn Future<Output = Result<Vec<Payload>, Failure>>>>>,
+    pub(crate) handler:
+        Rc<dyn Fn(UpdateInput) -> Pin<Box<dyn Future<Output = Result<Vec<Payload>, Failure>>>>>,
 }
 
 impl Clone for UpdateHandler {
     fn clone(&self) -> Self {
-        UpdateHandler { validator: self.validator.clone(), handler: self.handler.clone() }
+        UpdateHandler {
+            validator: self.validator.clone(),
+            handler: self.handler.clone(),
+        }
     }
 }
 
 /// Sequence numbers per command kind, as the official SDKs assign them (activity ids and local
 /// activity ids share one counter).
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Seqs {
     pub(crate) activity: u32,
     pub(crate) timer: u32,
@@ -181,7 +203,8 @@ pub(crate) struct RunState {
     /// Signals that arrived before a handler existed, in arrival order.
     pub(crate) signal_buffer: VecDeque<(String, Vec<Payload>)>,
     pub(crate) query_handlers: HashMap<String, QueryHandler>,
-    pub(crate) default_query_handler: Option<Rc<dyn Fn(String, Vec<Payload>) -> Result<Vec<Payload>, Failure>>>,
+    pub(crate) default_query_handler:
+        Option<Rc<dyn Fn(String, Vec<Payload>) -> Result<Vec<Payload>, Failure>>>,
     pub(crate) update_handlers: HashMap<String, UpdateHandler>,
     pub(crate) default_update_handler: Option<UpdateHandler>,
     /// Updates that arrived before a handler existed.
@@ -204,13 +227,10 @@ pub(crate) struct RunState {
     /// Side-effect markers of the current task's commands, by seq (replay).
     pub(crate) recorded_side_effects: HashMap<u32, Vec<Payload>>,
     pub(crate) side_effect_seq: u32,
-    pub(crate) in_query: bool,
     pub(crate) memo: BTreeMap<String, Payload>,
     pub(crate) search_attributes: BTreeMap<String, Payload>,
     /// The workflow issued its closing command (complete, fail, cancel, continue-as-new).
     pub(crate) closed: bool,
-    /// Index of the current activation within its workflow task (for local activity markers).
-    pub(crate) activation_index: u32,
     /// Protocol messages that carry no command (update rejections).
     pub(crate) outgoing_messages: Vec<ProtocolMessage>,
 }
@@ -248,11 +268,9 @@ impl RunState {
             local_activity_requests: Vec::new(),
             recorded_side_effects: HashMap::new(),
             side_effect_seq: 0,
-            in_query: false,
             memo: BTreeMap::new(),
             search_attributes: BTreeMap::new(),
             closed: false,
-            activation_index: 0,
             outgoing_messages: Vec::new(),
         }
     }
@@ -268,7 +286,13 @@ impl RunState {
         machine: Option<MachineId>,
         location: &'static Location<'static>,
     ) {
-        self.commands.push(IssuedCommand { command, machine, location, optional: false, message: None });
+        self.commands.push(IssuedCommand {
+            command,
+            machine,
+            location,
+            optional: false,
+            message: None,
+        });
     }
 
     /// Removes the not-yet-sent command of `machine`; true if there was one (then the operation
