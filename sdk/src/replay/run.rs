@@ -179,11 +179,12 @@ impl WorkflowRun {
     }
 
     /// Walks `events` (the whole history, or the part after the last task this run processed).
-    /// Returns the activation of a final workflow task that the history does not complete.
-    pub(crate) fn apply_events(
-        &mut self,
-        events: &[HistoryEvent],
-    ) -> Result<Option<Activation>, ReplayError> {
+    /// Returns true when the last event started a workflow task that the history does not
+    /// complete: that task was activated and its output awaits [`take_activation`] (after any
+    /// local activities it asked for are resolved).
+    ///
+    /// [`take_activation`]: Self::take_activation
+    pub(crate) fn apply_events(&mut self, events: &[HistoryEvent]) -> Result<bool, ReplayError> {
         let mut i = 0;
         while i < events.len() {
             let event = &events[i];
@@ -221,7 +222,7 @@ impl WorkflowRun {
                     }
                     self.activate()?;
                     if last {
-                        return Ok(Some(self.take_activation()));
+                        return Ok(true);
                     }
                 }
                 _ if matching::is_command_event(event) => self.match_command_event(event)?,
@@ -229,7 +230,7 @@ impl WorkflowRun {
             }
             i += 1;
         }
-        Ok(None)
+        Ok(false)
     }
 
     /// At the end of a replayed history: every command the code issued must be in it.
@@ -972,21 +973,42 @@ impl WorkflowRun {
         state.push_command(command, None, WORKFLOW_RETURN);
     }
 
-    /// The commands and messages of the last activation (live mode).
+    /// The commands and messages of the current (new) task, to send. The commands stay issued:
+    /// the server records them as the events that open the next task's history, where they are
+    /// matched as in a replay.
     pub(crate) fn take_activation(&mut self) -> Activation {
         let mut state = self.shared.borrow_mut();
-        let issued = std::mem::take(&mut state.commands);
         let mut activation = Activation::default();
-        for c in issued {
-            if let Some(m) = c.message {
-                activation.messages.push(m);
+        for c in &state.commands {
+            if let Some(m) = &c.message {
+                activation.messages.push(m.clone());
             }
-            activation.commands.push(c.command);
+            activation.commands.push(c.command.clone());
         }
+        let rejections: Vec<ProtocolMessage> = state.outgoing_messages.drain(..).collect();
+        activation.messages.extend(rejections);
         activation
-            .messages
-            .extend(state.outgoing_messages.drain(..));
-        activation
+    }
+
+    /// Resolves a local activity the worker ran, putting its marker in the place the code
+    /// scheduled it, and lets the workflow continue.
+    pub(crate) fn resolve_local_activity(&mut self, machine: MachineId, resolution: Resolution, attempt: u32) -> Result<(), ReplayError> {
+        {
+            let mut state = self.shared.borrow_mut();
+            let Some(request) = state.local_activity_requests.iter().position(|r| r.machine == machine) else {
+                return Ok(());
+            };
+            let request = state.local_activity_requests.remove(request);
+            let marker = ops::local_activity_marker(&state, request.seq, &request.activity_type, attempt, &resolution);
+            if let Some(issued) = state.commands.iter_mut().find(|c| c.machine == Some(machine)) {
+                issued.command = marker;
+            }
+            state.machines[machine].status = MachineStatus::Recorded;
+            state.machines[machine].resolve(resolution);
+        }
+        self.run_until_quiescent()?;
+        self.close_if_returned();
+        Ok(())
     }
 
     /// Answers a query from the workflow's state. Whatever the handler does to the run's
