@@ -2,3 +2,4 @@
 #![warn(missing_docs)]
 
 pub mod corpus;
+pub mod corpus_activities;

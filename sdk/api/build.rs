@@ -38,6 +38,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut config = tonic_prost_build::Config::new();
     config.enable_type_names();
+    // `Any.type_url`s as every Temporal SDK and server writes them.
+    config.type_name_domain(["."], "type.googleapis.com");
     // Ordered maps: JSON output with sorted keys (as the CLI writes) and deterministic encodings.
     config.btree_map(["."]);
     tonic_prost_build::configure()

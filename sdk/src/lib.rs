@@ -11,9 +11,11 @@
 
 pub use reprise_api as api;
 
+pub mod activity;
 pub mod client;
 pub mod converter;
 pub mod history;
 pub mod replay;
 mod util;
+pub mod worker;
 pub mod workflow;

@@ -47,7 +47,7 @@ enum Job {
         name: String,
         input: Vec<Payload>,
     },
-    Update(PendingUpdate),
+    Update(Box<PendingUpdate>),
     Cancel {
         reason: String,
     },
@@ -103,11 +103,7 @@ impl WorkflowRun {
             .map(|t| t.to_system_time())
             .unwrap_or(std::time::UNIX_EPOCH);
         let info = WorkflowInfo {
-            namespace: if started.parent_workflow_namespace.is_empty() {
-                namespace.to_string()
-            } else {
-                namespace.to_string()
-            },
+            namespace: namespace.to_string(),
             workflow_id: started.workflow_id.clone(),
             run_id: started.original_execution_run_id.clone(),
             first_execution_run_id: started.first_execution_run_id.clone(),
@@ -414,10 +410,10 @@ impl WorkflowRun {
                             serde_json::from_slice::<ops::LocalActivityMarkerData>(&payload.data)
                     {
                         let resolution = match &m.failure {
-                            Some(f) => Resolution::Failed(decode_failure(
+                            Some(f) => Resolution::Failed(Box::new(decode_failure(
                                 &state.converter,
                                 Some(f.clone()),
-                            )),
+                            ))),
                             None => {
                                 let result = m
                                     .details
@@ -449,7 +445,7 @@ impl WorkflowRun {
                         .converter
                         .decode_payloads(args.clone())
                         .unwrap_or(args);
-                    self.jobs.push(Job::Update(PendingUpdate {
+                    self.jobs.push(Job::Update(Box::new(PendingUpdate {
                         input: UpdateInput {
                             id: request
                                 .meta
@@ -464,7 +460,7 @@ impl WorkflowRun {
                         sequencing_event_id: a.accepted_request_sequencing_event_id,
                         request,
                         run_validator: false,
-                    }));
+                    })));
                 }
                 _ => {}
             }
@@ -519,7 +515,7 @@ impl WorkflowRun {
                 );
                 Job::Resolve {
                     machine,
-                    resolution: Resolution::Failed(failure),
+                    resolution: Resolution::Failed(Box::new(failure)),
                 }
             }
             Some(E::ActivityTaskTimedOutEventAttributes(a)) => {
@@ -532,7 +528,7 @@ impl WorkflowRun {
                     self.activity_failure(machine, a.started_event_id, "", a.retry_state, cause);
                 Job::Resolve {
                     machine,
-                    resolution: Resolution::Failed(failure),
+                    resolution: Resolution::Failed(Box::new(failure)),
                 }
             }
             Some(E::ActivityTaskCanceledEventAttributes(a)) => {
@@ -551,7 +547,7 @@ impl WorkflowRun {
                     self.activity_failure(machine, a.started_event_id, &a.identity, 0, cause);
                 Job::Resolve {
                     machine,
-                    resolution: Resolution::Failed(failure),
+                    resolution: Resolution::Failed(Box::new(failure)),
                 }
             }
             Some(E::TimerFiredEventAttributes(a)) => {
@@ -592,7 +588,7 @@ impl WorkflowRun {
                 .non_retryable();
                 Job::Resolve {
                     machine,
-                    resolution: Resolution::Failed(failure.into()),
+                    resolution: Resolution::Failed(Box::new(failure.into())),
                 }
             }
             Some(E::ChildWorkflowExecutionCompletedEventAttributes(a)) => {
@@ -613,12 +609,12 @@ impl WorkflowRun {
                 let cause = decode_failure(&converter, a.failure);
                 Job::Resolve {
                     machine,
-                    resolution: Resolution::Failed(self.child_failure(
+                    resolution: Resolution::Failed(Box::new(self.child_failure(
                         machine,
                         a.started_event_id,
                         a.retry_state,
                         cause,
-                    )),
+                    ))),
                 }
             }
             Some(E::ChildWorkflowExecutionCanceledEventAttributes(a)) => {
@@ -635,12 +631,12 @@ impl WorkflowRun {
                 );
                 Job::Resolve {
                     machine,
-                    resolution: Resolution::Failed(self.child_failure(
+                    resolution: Resolution::Failed(Box::new(self.child_failure(
                         machine,
                         a.started_event_id,
                         0,
                         cause,
-                    )),
+                    ))),
                 }
             }
             Some(E::ChildWorkflowExecutionTimedOutEventAttributes(a)) => {
@@ -658,12 +654,12 @@ impl WorkflowRun {
                 );
                 Job::Resolve {
                     machine,
-                    resolution: Resolution::Failed(self.child_failure(
+                    resolution: Resolution::Failed(Box::new(self.child_failure(
                         machine,
                         a.started_event_id,
                         a.retry_state,
                         cause,
-                    )),
+                    ))),
                 }
             }
             Some(E::ChildWorkflowExecutionTerminatedEventAttributes(a)) => {
@@ -679,12 +675,12 @@ impl WorkflowRun {
                 );
                 Job::Resolve {
                     machine,
-                    resolution: Resolution::Failed(self.child_failure(
+                    resolution: Resolution::Failed(Box::new(self.child_failure(
                         machine,
                         a.started_event_id,
                         0,
                         cause,
-                    )),
+                    ))),
                 }
             }
             Some(E::ExternalWorkflowExecutionSignaledEventAttributes(a)) => {
@@ -709,7 +705,7 @@ impl WorkflowRun {
                 .with_type("SignalExternalWorkflowExecutionFailed");
                 Job::Resolve {
                     machine,
-                    resolution: Resolution::Failed(failure.into()),
+                    resolution: Resolution::Failed(Box::new(failure.into())),
                 }
             }
             Some(E::ExternalWorkflowExecutionCancelRequestedEventAttributes(a)) => {
@@ -734,7 +730,7 @@ impl WorkflowRun {
                 .with_type("RequestCancelExternalWorkflowExecutionFailed");
                 Job::Resolve {
                     machine,
-                    resolution: Resolution::Failed(failure.into()),
+                    resolution: Resolution::Failed(Box::new(failure.into())),
                 }
             }
             // Events that need no reaction from workflow code.
@@ -821,7 +817,7 @@ impl WorkflowRun {
 
     /// Delivers a live update request (from a poll response's protocol messages).
     pub(crate) fn push_update(&mut self, update: PendingUpdate) {
-        self.jobs.push(Job::Update(update));
+        self.jobs.push(Job::Update(Box::new(update)));
     }
 
     /// Runs the workflow with the jobs collected since the last activation: signals and updates
@@ -854,7 +850,7 @@ impl WorkflowRun {
     fn apply_job(&mut self, job: Job) {
         match job {
             Job::Signal { name, input } => ops::deliver_signal(&self.shared, name, input),
-            Job::Update(update) => ops::deliver_update(&self.ctx, update),
+            Job::Update(update) => ops::deliver_update(&self.ctx, *update),
             Job::Cancel { reason } => {
                 let mut state = self.shared.borrow_mut();
                 state.cancel_requested = Some(reason);
@@ -992,15 +988,34 @@ impl WorkflowRun {
 
     /// Resolves a local activity the worker ran, putting its marker in the place the code
     /// scheduled it, and lets the workflow continue.
-    pub(crate) fn resolve_local_activity(&mut self, machine: MachineId, resolution: Resolution, attempt: u32) -> Result<(), ReplayError> {
+    pub(crate) fn resolve_local_activity(
+        &mut self,
+        machine: MachineId,
+        resolution: Resolution,
+        attempt: u32,
+    ) -> Result<(), ReplayError> {
         {
             let mut state = self.shared.borrow_mut();
-            let Some(request) = state.local_activity_requests.iter().position(|r| r.machine == machine) else {
+            let Some(request) = state
+                .local_activity_requests
+                .iter()
+                .position(|r| r.machine == machine)
+            else {
                 return Ok(());
             };
             let request = state.local_activity_requests.remove(request);
-            let marker = ops::local_activity_marker(&state, request.seq, &request.activity_type, attempt, &resolution);
-            if let Some(issued) = state.commands.iter_mut().find(|c| c.machine == Some(machine)) {
+            let marker = ops::local_activity_marker(
+                &state,
+                request.seq,
+                &request.activity_type,
+                attempt,
+                &resolution,
+            );
+            if let Some(issued) = state
+                .commands
+                .iter_mut()
+                .find(|c| c.machine == Some(machine))
+            {
                 issued.command = marker;
             }
             state.machines[machine].status = MachineStatus::Recorded;

@@ -37,7 +37,9 @@ where
 fn activate(history: &History, f: RunFn) -> (WorkflowRun, Result<Option<Activation>, ReplayError>) {
     let mut run =
         WorkflowRun::new(f, &history.events[0], DataConverter::default(), "default").unwrap();
-    let result = run.apply_events(&history.events).map(|live| live.then(|| run.take_activation()));
+    let result = run
+        .apply_events(&history.events)
+        .map(|live| live.then(|| run.take_activation()));
     (run, result)
 }
 

@@ -575,7 +575,7 @@ impl WorkflowContext {
     fn register_update<A, R, E, Fut>(
         &self,
         name: &str,
-        validator: Option<Rc<dyn Fn(&UpdateInput) -> Result<(), Failure>>>,
+        validator: Option<super::state::UpdateValidator>,
         handler: impl Fn(A) -> Fut + 'static,
     ) where
         A: FromPayloads + 'static,
@@ -585,9 +585,7 @@ impl WorkflowContext {
     {
         let converter = self.shared.borrow().converter.clone();
         let handler = Rc::new(handler);
-        let erased: Rc<
-            dyn Fn(UpdateInput) -> Pin<Box<dyn Future<Output = Result<Vec<Payload>, Failure>>>>,
-        > = Rc::new(move |input: UpdateInput| {
+        let erased: super::state::UpdateFn = Rc::new(move |input: UpdateInput| {
             let converter = converter.clone();
             let handler = handler.clone();
             Box::pin(async move {

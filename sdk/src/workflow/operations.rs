@@ -89,7 +89,7 @@ fn poll_machine(shared: &Shared, machine: MachineId, cx: &mut Context<'_>) -> Po
 /// A machine that was resolved before it was ever polled (bad arguments, or canceled scope).
 fn failed_machine(state: &mut RunState, kind: MachineKind, failure: Failure) -> MachineId {
     let id = state.add_machine(kind);
-    state.machines[id].resolve(Resolution::Failed(failure));
+    state.machines[id].resolve(Resolution::Failed(Box::new(failure)));
     id
 }
 
@@ -109,7 +109,7 @@ fn decode_result<T: DeserializeOwned>(
             };
             result.map_err(|e| super::conversion_failure(&e))
         }
-        Resolution::Failed(f) => Err(f),
+        Resolution::Failed(f) => Err(*f),
     }
 }
 
@@ -134,7 +134,9 @@ pub(crate) fn start_timer(ctx: &WorkflowContext, duration: Duration, location: L
         timer_id: timer_id.clone(),
     });
     if ctx.scope.is_canceled() {
-        state.machines[machine].resolve(Resolution::Failed(canceled_failure("timer canceled")));
+        state.machines[machine].resolve(Resolution::Failed(Box::new(canceled_failure(
+            "timer canceled",
+        ))));
     } else {
         let attrs = cmd::StartTimerCommandAttributes {
             timer_id,
@@ -181,7 +183,9 @@ fn cancel_timer(state: &mut RunState, machine: MachineId, location: Loc) {
             location,
         );
     }
-    state.machines[machine].resolve(Resolution::Failed(canceled_failure("timer canceled")));
+    state.machines[machine].resolve(Resolution::Failed(Box::new(canceled_failure(
+        "timer canceled",
+    ))));
 }
 
 impl TimerFuture {
@@ -201,7 +205,7 @@ impl Future for TimerFuture {
         self.done = true;
         Poll::Ready(match resolution {
             Resolution::Completed(_) => Ok(()),
-            Resolution::Failed(f) => Err(f),
+            Resolution::Failed(f) => Err(*f),
         })
     }
 }
@@ -389,7 +393,7 @@ fn cancel_activity(state: &mut RunState, machine: MachineId, location: Loc) {
     let canceled = || canceled_failure("activity canceled");
     if status == MachineStatus::Issued {
         state.withdraw_command(machine);
-        state.machines[machine].resolve(Resolution::Failed(canceled()));
+        state.machines[machine].resolve(Resolution::Failed(Box::new(canceled())));
         return;
     }
     if cancel != CancellationType::Abandon {
@@ -404,7 +408,7 @@ fn cancel_activity(state: &mut RunState, machine: MachineId, location: Loc) {
         );
     }
     if cancel != CancellationType::WaitCancellationCompleted {
-        state.machines[machine].resolve(Resolution::Failed(canceled()));
+        state.machines[machine].resolve(Resolution::Failed(Box::new(canceled())));
     }
 }
 
@@ -546,10 +550,7 @@ impl<T: DeserializeOwned> IntoFuture for LocalActivityCall<T> {
         let mut state = ctx.shared.borrow_mut();
         state.seq.activity += 1;
         let seq = state.seq.activity;
-        let kind = MachineKind::LocalActivity {
-            seq,
-            activity_type: self.activity_type.clone(),
-        };
+        let kind = MachineKind::LocalActivity;
         let machine = match self.args {
             Err(e) => failed_machine(&mut state, kind, super::conversion_failure(&e)),
             Ok(input) => {
@@ -778,7 +779,7 @@ impl<T> Future for ChildStartFuture<T> {
             None => {}
         }
         if let Some(Resolution::Failed(f)) = &m.resolution {
-            return Poll::Ready(Err(f.clone()));
+            return Poll::Ready(Err((**f).clone()));
         }
         m.start_waker = Some(cx.waker().clone());
         state.cancel_wakers.push(cx.waker().clone());
@@ -904,14 +905,12 @@ fn cancel_child(state: &mut RunState, machine: MachineId, location: Loc) {
     let canceled = || canceled_failure("child workflow canceled");
     if status == MachineStatus::Issued {
         state.withdraw_command(machine);
-        state.machines[machine].resolve(Resolution::Failed(canceled()));
+        state.machines[machine].resolve(Resolution::Failed(Box::new(canceled())));
         return;
     }
     if cancel != CancellationType::Abandon {
         state.seq.external_cancel += 1;
-        let cancel_machine = state.add_machine(MachineKind::CancelExternal {
-            workflow_id: workflow_id.clone(),
-        });
+        let cancel_machine = state.add_machine(MachineKind::CancelExternal);
         let attrs = cmd::RequestCancelExternalWorkflowExecutionCommandAttributes {
             workflow_id,
             run_id: run_id.unwrap_or_default(),
@@ -928,7 +927,7 @@ fn cancel_child(state: &mut RunState, machine: MachineId, location: Loc) {
         );
     }
     if cancel != CancellationType::WaitCancellationCompleted {
-        state.machines[machine].resolve(Resolution::Failed(canceled()));
+        state.machines[machine].resolve(Resolution::Failed(Box::new(canceled())));
     }
 }
 
@@ -948,7 +947,7 @@ impl Future for ExternalFuture {
         let resolution = std::task::ready!(poll_machine(&self.shared, self.machine, cx));
         Poll::Ready(match resolution {
             Resolution::Completed(_) => Ok(()),
-            Resolution::Failed(f) => Err(f),
+            Resolution::Failed(f) => Err(*f),
         })
     }
 }
@@ -964,10 +963,7 @@ pub(crate) fn signal_external(
 ) -> ExternalFuture {
     let mut state = ctx.shared.borrow_mut();
     state.seq.external_signal += 1;
-    let kind = MachineKind::SignalExternal {
-        workflow_id: workflow_id.to_string(),
-        signal_name: signal_name.to_string(),
-    };
+    let kind = MachineKind::SignalExternal;
     let prepared = args
         .map_err(|e| super::conversion_failure(&e))
         .and_then(|a| encode_input(&state, a));
@@ -1012,9 +1008,7 @@ pub(crate) fn cancel_external(
 ) -> ExternalFuture {
     let mut state = ctx.shared.borrow_mut();
     state.seq.external_cancel += 1;
-    let machine = state.add_machine(MachineKind::CancelExternal {
-        workflow_id: workflow_id.to_string(),
-    });
+    let machine = state.add_machine(MachineKind::CancelExternal);
     let attrs = cmd::RequestCancelExternalWorkflowExecutionCommandAttributes {
         workflow_id: workflow_id.to_string(),
         run_id: run_id.unwrap_or_default().to_string(),

@@ -5,7 +5,7 @@ use crate::client::RetryPolicy;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use super::state::CancellationType;
+use super::state::CancellationType;
 
 /// Options of an activity. Temporal needs `start_to_close_timeout` or
 /// `schedule_to_close_timeout`.

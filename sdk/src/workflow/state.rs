@@ -29,7 +29,7 @@ pub(crate) enum Resolution {
     /// Completed with these (codec-decoded) payloads.
     Completed(Vec<Payload>),
     /// Failed, timed out or was canceled: the failure says which.
-    Failed(Failure),
+    Failed(Box<Failure>),
 }
 
 /// What a state machine tracks, per command kind.
@@ -43,22 +43,14 @@ pub(crate) enum MachineKind {
         activity_type: String,
         cancel: CancellationType,
     },
-    LocalActivity {
-        seq: u32,
-        activity_type: String,
-    },
+    LocalActivity,
     Child {
         workflow_id: String,
         workflow_type: String,
         cancel: CancellationType,
     },
-    SignalExternal {
-        workflow_id: String,
-        signal_name: String,
-    },
-    CancelExternal {
-        workflow_id: String,
-    },
+    SignalExternal,
+    CancelExternal,
 }
 
 /// How to cancel an activity or a child workflow (Temporal's `ActivityCancellationType` and
@@ -142,13 +134,23 @@ pub(crate) struct IssuedCommand {
 
 /// A signal handler: called with the signal's payloads.
 pub(crate) type SignalHandler = Rc<dyn Fn(Vec<Payload>)>;
+/// The handler of signals without their own (name, payloads).
+pub(crate) type DefaultSignalHandler = Rc<dyn Fn(String, Vec<Payload>)>;
+/// The handler of queries without their own (name, payloads).
+pub(crate) type DefaultQueryHandler =
+    Rc<dyn Fn(String, Vec<Payload>) -> Result<Vec<Payload>, Failure>>;
 /// A query handler: answers from state, never issues commands.
 pub(crate) type QueryHandler = Rc<dyn Fn(Vec<Payload>) -> Result<Vec<Payload>, Failure>>;
+/// Validates an update's input before it is accepted.
+pub(crate) type UpdateValidator = Rc<dyn Fn(&UpdateInput) -> Result<(), Failure>>;
+/// Runs an accepted update.
+pub(crate) type UpdateFn =
+    Rc<dyn Fn(UpdateInput) -> Pin<Box<dyn Future<Output = Result<Vec<Payload>, Failure>>>>>;
+
 /// An update: optional validator, then the handler.
 pub(crate) struct UpdateHandler {
-    pub(crate) validator: Option<Rc<dyn Fn(&UpdateInput) -> Result<(), Failure>>>,
-    pub(crate) handler:
-        Rc<dyn Fn(UpdateInput) -> Pin<Box<dyn Future<Output = Result<Vec<Payload>, Failure>>>>>,
+    pub(crate) validator: Option<UpdateValidator>,
+    pub(crate) handler: UpdateFn,
 }
 
 impl Clone for UpdateHandler {
@@ -199,12 +201,11 @@ pub(crate) struct RunState {
     pub(crate) machines: Vec<Machine>,
     pub(crate) spawn_queue: Vec<LocalFuture>,
     pub(crate) signal_handlers: HashMap<String, SignalHandler>,
-    pub(crate) default_signal_handler: Option<Rc<dyn Fn(String, Vec<Payload>)>>,
+    pub(crate) default_signal_handler: Option<DefaultSignalHandler>,
     /// Signals that arrived before a handler existed, in arrival order.
     pub(crate) signal_buffer: VecDeque<(String, Vec<Payload>)>,
     pub(crate) query_handlers: HashMap<String, QueryHandler>,
-    pub(crate) default_query_handler:
-        Option<Rc<dyn Fn(String, Vec<Payload>) -> Result<Vec<Payload>, Failure>>>,
+    pub(crate) default_query_handler: Option<DefaultQueryHandler>,
     pub(crate) update_handlers: HashMap<String, UpdateHandler>,
     pub(crate) default_update_handler: Option<UpdateHandler>,
     /// Updates that arrived before a handler existed.

@@ -1,0 +1,219 @@
+//! The worker: polls a task queue for workflow and activity tasks and runs them.
+//!
+//! Workflow runs live on one dedicated thread (they are deterministic, single-threaded and not
+//! `Send`), kept in a cache between tasks so that a sticky task replays nothing; activities and
+//! local activities run on the tokio runtime, up to a configured concurrency.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use reprise::activity::ActivityRegistry;
+//! use reprise::client::{Client, ClientOptions};
+//! use reprise::worker::{Worker, WorkerOptions};
+//! use reprise::workflow::WorkflowRegistry;
+//!
+//! let client = Client::connect(ClientOptions::new("127.0.0.1:7233")).await?;
+//! let worker = Worker::new(client, WorkerOptions::new("orders"), WorkflowRegistry::new(), ActivityRegistry::new());
+//! let shutdown = worker.shutdown_handle();
+//! tokio::spawn(async move {
+//!     let _ = tokio::signal::ctrl_c().await;
+//!     shutdown.shutdown();
+//! });
+//! worker.run().await?;
+//! # Ok(()) }
+//! ```
+
+mod activities;
+mod workflow_thread;
+
+use crate::activity::ActivityRegistry;
+use crate::client::{Client, ClientError};
+use crate::workflow::WorkflowRegistry;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Worker settings. Build with [`WorkerOptions::new`] and the `with_*` methods.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct WorkerOptions {
+    /// The task queue to poll.
+    pub task_queue: String,
+    /// Activities (and local activities) running at once.
+    pub max_concurrent_activities: usize,
+    /// Workflow runs kept in memory between tasks.
+    pub max_cached_workflows: usize,
+    /// Concurrent workflow task polls (per queue: normal and sticky).
+    pub workflow_pollers: usize,
+    /// Concurrent activity task polls.
+    pub activity_pollers: usize,
+    /// Ask the server to send a run's next tasks to this worker only (sticky queue).
+    pub sticky: bool,
+    /// After this long undelivered, a sticky task goes back to the normal queue.
+    pub sticky_schedule_to_start_timeout: Duration,
+    /// How long shutdown waits for running activities.
+    pub graceful_shutdown_timeout: Duration,
+}
+
+impl WorkerOptions {
+    /// Defaults for `task_queue`.
+    pub fn new(task_queue: impl Into<String>) -> Self {
+        WorkerOptions {
+            task_queue: task_queue.into(),
+            max_concurrent_activities: 100,
+            max_cached_workflows: 1000,
+            workflow_pollers: 2,
+            activity_pollers: 2,
+            sticky: true,
+            sticky_schedule_to_start_timeout: Duration::from_secs(10),
+            graceful_shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+    /// Sets the activity concurrency.
+    pub fn with_max_concurrent_activities(mut self, n: usize) -> Self {
+        self.max_concurrent_activities = n.max(1);
+        self
+    }
+    /// Sets the workflow cache size (0 disables caching and sticky queues).
+    pub fn with_max_cached_workflows(mut self, n: usize) -> Self {
+        self.max_cached_workflows = n;
+        if n == 0 {
+            self.sticky = false;
+        }
+        self
+    }
+    /// Turns sticky queues on or off.
+    pub fn with_sticky(mut self, sticky: bool) -> Self {
+        self.sticky = sticky;
+        self
+    }
+}
+
+/// Why a worker stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkerError {
+    /// Polling failed for good (not a transient error).
+    #[error("worker for task queue {task_queue:?} stopped: {source}")]
+    Poll {
+        /// The task queue.
+        task_queue: String,
+        /// The client error.
+        source: ClientError,
+    },
+    /// The workflow thread died.
+    #[error("the workflow thread stopped unexpectedly")]
+    WorkflowThread,
+}
+
+/// Asks a running worker to stop.
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle(Arc<watch::Sender<bool>>);
+
+impl ShutdownHandle {
+    /// Stops polling, lets running activities finish (up to the graceful timeout) and makes
+    /// [`Worker::run`] return.
+    pub fn shutdown(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+/// Polls one task queue and runs what it gets.
+#[derive(Debug)]
+pub struct Worker {
+    client: Client,
+    options: WorkerOptions,
+    workflows: WorkflowRegistry,
+    activities: ActivityRegistry,
+    shutdown: Arc<watch::Sender<bool>>,
+}
+
+impl Worker {
+    /// A worker for `options.task_queue`.
+    pub fn new(
+        client: Client,
+        options: WorkerOptions,
+        workflows: WorkflowRegistry,
+        activities: ActivityRegistry,
+    ) -> Self {
+        let (shutdown, _) = watch::channel(false);
+        Worker {
+            client,
+            options,
+            workflows,
+            activities,
+            shutdown: Arc::new(shutdown),
+        }
+    }
+
+    /// A handle to stop [`run`](Self::run) from elsewhere.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.shutdown.clone())
+    }
+
+    /// Runs until shut down. Needs a multi-threaded tokio runtime or at least one that keeps
+    /// running while the workflow thread works.
+    pub async fn run(self) -> Result<(), WorkerError> {
+        let shutdown = self.shutdown.subscribe();
+        let activities = Arc::new(self.activities);
+        let thread = workflow_thread::WorkflowThread::start(
+            self.workflows,
+            self.client.data_converter().clone(),
+            self.client.namespace().to_string(),
+            self.options.max_cached_workflows,
+        );
+        let sticky_queue = self
+            .options
+            .sticky
+            .then(|| format!("{}-{}", self.client.identity(), crate::util::random_uuid()));
+        let mut tasks = tokio::task::JoinSet::new();
+        let wf = workflow_thread::Poller {
+            client: self.client.clone(),
+            thread: thread.clone(),
+            task_queue: self.options.task_queue.clone(),
+            sticky_queue: sticky_queue.clone(),
+            sticky_timeout: self.options.sticky_schedule_to_start_timeout,
+            activities: activities.clone(),
+        };
+        let has_workflows = thread.has_workflows();
+        for i in 0..self.options.workflow_pollers.max(1) {
+            if !has_workflows {
+                break;
+            }
+            tasks.spawn(wf.clone().run(None, shutdown.clone()));
+            if let Some(sticky) = &sticky_queue
+                && i == 0
+            {
+                tasks.spawn(wf.clone().run(Some(sticky.clone()), shutdown.clone()));
+            }
+        }
+        let activity_runner = activities::ActivityPoller::new(
+            self.client.clone(),
+            self.options.clone(),
+            activities.clone(),
+        );
+        if activities.activity_types().next().is_some() {
+            for _ in 0..self.options.activity_pollers.max(1) {
+                tasks.spawn(activity_runner.clone().run(shutdown.clone()));
+            }
+        }
+        let mut result = Ok(());
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    self.shutdown.send_replace(true);
+                    result = Err(e);
+                }
+                Err(_) => {
+                    self.shutdown.send_replace(true);
+                    result = Err(WorkerError::WorkflowThread);
+                }
+            }
+        }
+        activity_runner
+            .drain(self.options.graceful_shutdown_timeout)
+            .await;
+        thread.stop();
+        result
+    }
+}
