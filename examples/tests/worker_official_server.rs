@@ -414,3 +414,55 @@ async fn heartbeat_timeout_then_retry_with_details() {
     );
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replayer_fetches_histories_by_visibility_query() {
+    let env = env().await;
+    let workflow_id = unique("replay-me");
+    let h = env
+        .client
+        .start_workflow(
+            "LargeSequentialWorkflow",
+            (7,),
+            WorkflowOptions::new(&workflow_id, &env.task_queue),
+        )
+        .await
+        .expect("start");
+    assert_eq!(h.result::<i64>().await.expect("result"), 7);
+    let query = format!("WorkflowId = '{workflow_id}'");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while env.client.count_workflows(&query).await.expect("count") < 1 {
+        assert!(Instant::now() < deadline, "not visible");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let summary = Replayer::new(reprise_examples::corpus::registry())
+        .replay_from_server(&env.client, &query, 10)
+        .await
+        .expect("replay");
+    assert_eq!(summary.results.len(), 1);
+    assert!(summary.is_success(), "{summary}");
+    assert_eq!(summary.results[0].workflow_id, workflow_id);
+    // The same history against changed code: 6 activities instead of 7.
+    let mut changed = reprise::workflow::WorkflowRegistry::new();
+    changed
+        .register(
+            "LargeSequentialWorkflow",
+            |ctx: reprise::workflow::WorkflowContext, (_n,): (u32,)| async move {
+                let mut acc = 0i64;
+                for _ in 0..6 {
+                    acc = ctx
+                        .activity("increment", (acc,))
+                        .start_to_close_timeout(Duration::from_secs(10))
+                        .await?;
+                }
+                Ok(acc)
+            },
+        )
+        .expect("register");
+    let summary = Replayer::new(changed)
+        .replay_from_server(&env.client, &query, 10)
+        .await
+        .expect("replay");
+    assert_eq!(summary.failed(), 1, "{summary}");
+    env.stop().await;
+}

@@ -719,3 +719,80 @@ fn time_and_randomness_come_from_the_history() {
     assert_eq!(v1["now"], expected);
     assert_eq!(v1["replaying"], false);
 }
+
+#[test]
+fn a_completion_racing_a_cancel_request_in_one_task_wins() {
+    let mut b = HistoryBuilder::new("W", vec![]);
+    b.workflow_task();
+    let s = b.activity_scheduled("1", "charge");
+    b.activity_completed(s, vec![p("charged")]);
+    b.cancel_requested();
+    b.workflow_task_started();
+    let (_, a) = activate(&b.build(), activity_wf(None));
+    let a = a.unwrap().unwrap();
+    assert_eq!(types(&a), [CommandType::CompleteWorkflowExecution]);
+    assert_eq!(completion_value(&a), serde_json::json!({"ok": "charged"}));
+}
+
+#[test]
+fn select_is_deterministic_and_drops_the_loser() {
+    let mut b = HistoryBuilder::new("W", vec![]);
+    b.workflow_task();
+    let t1 = b.timer_started("1", Duration::from_secs(1));
+    let t2 = b.timer_started("2", Duration::from_secs(1));
+    b.timer_fired(t2, "2");
+    b.timer_fired(t1, "1");
+    b.workflow_task_started();
+    let (_, a) = activate(
+        &b.build(),
+        run_fn(|ctx| async move {
+            let mut first = Box::pin(futures::FutureExt::fuse(ctx.sleep(Duration::from_secs(1))));
+            let mut second = Box::pin(futures::FutureExt::fuse(ctx.sleep(Duration::from_secs(1))));
+            // Both fired in the same task: the first listed wins, every time.
+            let winner = crate::workflow::select! {
+                _ = first => "first",
+                _ = second => "second",
+            };
+            Ok(serde_json::json!(winner))
+        }),
+    );
+    let a = a.unwrap().unwrap();
+    assert_eq!(completion_value(&a), "first");
+}
+
+#[test]
+fn the_default_update_handler_takes_unknown_names() {
+    use crate::api::temporal::api::update::v1 as upd;
+    let mut b = HistoryBuilder::new("W", vec![]);
+    b.workflow_task_started();
+    let wf = run_fn(|ctx| async move {
+        ctx.on_default_update(|input| async move {
+            Ok(vec![DataConverter::default().to_payload(&input.name)?])
+        });
+        ctx.sleep(Duration::from_secs(3600)).await?;
+        Ok(serde_json::Value::Null)
+    });
+    let mut run = WorkflowRun::new(
+        wf,
+        &b.build().events[0],
+        DataConverter::default(),
+        "default",
+    )
+    .unwrap();
+    run.push_update(crate::workflow::PendingUpdate {
+        input: crate::workflow::UpdateInput {
+            id: "u1".into(),
+            name: "whatever".into(),
+            args: vec![],
+        },
+        protocol_instance_id: "u1".into(),
+        request_message_id: "u1/request".into(),
+        sequencing_event_id: 2,
+        request: upd::Request::default(),
+        run_validator: true,
+    });
+    assert!(run.apply_events(&b.build().events).unwrap());
+    let a = run.take_activation();
+    let ids: Vec<&str> = a.messages.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["u1/accept", "u1/complete"]);
+}

@@ -15,7 +15,8 @@
 //! let worker = Worker::new(client, WorkerOptions::new("orders"), WorkflowRegistry::new(), ActivityRegistry::new());
 //! let shutdown = worker.shutdown_handle();
 //! tokio::spawn(async move {
-//!     let _ = tokio::signal::ctrl_c().await;
+//!     // e.g. on SIGTERM; here after a minute.
+//!     tokio::time::sleep(std::time::Duration::from_secs(60)).await;
 //!     shutdown.shutdown();
 //! });
 //! worker.run().await?;

@@ -538,6 +538,22 @@ impl WorkflowContext {
         self.shared.borrow_mut().default_query_handler = Some(Rc::new(handler));
     }
 
+    /// Registers the handler of updates that have no handler of their own (validation is the
+    /// handler's job: return an error to fail the update).
+    pub fn on_default_update<Fut>(&self, handler: impl Fn(UpdateInput) -> Fut + 'static)
+    where
+        Fut: Future<Output = Result<Vec<Payload>, Failure>> + 'static,
+    {
+        let handler = Rc::new(handler);
+        let erased: super::state::UpdateFn =
+            Rc::new(move |input: UpdateInput| Box::pin(handler(input)));
+        self.shared.borrow_mut().default_update_handler = Some(UpdateHandler {
+            validator: None,
+            handler: erased,
+        });
+        super::operations::deliver_buffered_updates(self);
+    }
+
     /// Registers an update handler. Its result (or failure) is the update's outcome.
     pub fn on_update<A, R, E, Fut>(&self, name: &str, handler: impl Fn(A) -> Fut + 'static)
     where

@@ -31,6 +31,15 @@ pub(crate) mod state;
 
 pub use context::WaitCondition;
 pub use context::{CancellationScope, WorkflowContext};
+
+/// Waits for all futures of a collection, in order.
+pub use futures::future::join_all;
+/// Waits for several futures; deterministic (polls them in order). Re-exported from `futures`.
+pub use futures::join;
+/// Waits for the first of several futures; deterministic: when several are ready, the first
+/// listed wins (`futures::select_biased!`). Do not use `futures::select!` in workflow code: it
+/// picks among ready branches at random.
+pub use futures::select_biased as select;
 pub use operations::{
     ActivityCall, ActivityFuture, ChildResultFuture, ChildStartFuture, ChildWorkflowCall,
     ChildWorkflowHandle, ExternalFuture, LocalActivityCall, TimerFuture,
@@ -94,6 +103,13 @@ impl From<ApplicationFailure> for WorkflowError {
 impl From<ConversionError> for WorkflowError {
     fn from(e: ConversionError) -> Self {
         WorkflowError::Failed(Box::new(conversion_failure(&e)))
+    }
+}
+
+/// A value that does not convert is a non-retryable `PayloadConversionError` failure.
+impl From<ConversionError> for Failure {
+    fn from(e: ConversionError) -> Self {
+        conversion_failure(&e)
     }
 }
 
