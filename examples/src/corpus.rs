@@ -90,12 +90,12 @@ pub struct Order {
 
 async fn order(ctx: WorkflowContext, (order,): (Order,)) -> WorkflowResult<Value> {
     let charge_id: String = ctx
-        .activity("chargeCreditCard", (&order.order_id, order.amount))
+        .activity_by_name("chargeCreditCard", (&order.order_id, order.amount))
         .start_to_close_timeout(STC)
         .retry_policy(fast_retry())
         .await?;
     let db: String = ctx
-        .activity("updateDatabase", (&order.order_id, &charge_id))
+        .activity_by_name("updateDatabase", (&order.order_id, &charge_id))
         .start_to_close_timeout(STC)
         .retry_policy(fast_retry())
         .await?;
@@ -226,7 +226,7 @@ async fn updates(ctx: WorkflowContext, (): ()) -> WorkflowResult<i64> {
 /// 06: a child that asks an activity for a greeting.
 async fn child(ctx: WorkflowContext, (name,): (String,)) -> WorkflowResult<String> {
     Ok(ctx
-        .activity("composeGreeting", (name,))
+        .activity_by_name("composeGreeting", (name,))
         .start_to_close_timeout(STC)
         .await?)
 }
@@ -245,7 +245,7 @@ async fn parent(ctx: WorkflowContext, (names,): (Vec<String>,)) -> WorkflowResul
     let mut greetings: Vec<String> = Vec::new();
     if let Some(first) = names.first() {
         greetings.push(
-            ctx.child_workflow("ChildWorkflow", (first,))
+            ctx.child_workflow_by_name("ChildWorkflow", (first,))
                 .workflow_id(format!("{wid}-child-{first}"))
                 .await?,
         );
@@ -253,7 +253,7 @@ async fn parent(ctx: WorkflowContext, (names,): (Vec<String>,)) -> WorkflowResul
     let rest: Vec<_> = names[1.min(names.len())..]
         .iter()
         .map(|n| {
-            ctx.child_workflow::<String>("ChildWorkflow", (n,))
+            ctx.child_workflow_by_name::<String>("ChildWorkflow", (n,))
                 .workflow_id(format!("{wid}-child-{n}"))
                 .into_future()
         })
@@ -262,7 +262,7 @@ async fn parent(ctx: WorkflowContext, (names,): (Vec<String>,)) -> WorkflowResul
         greetings.push(r?);
     }
     let failed = match ctx
-        .child_workflow::<Value>("FailingChildWorkflow", ("mallory",))
+        .child_workflow_by_name::<Value>("FailingChildWorkflow", ("mallory",))
         .workflow_id(format!("{wid}-child-mallory"))
         .await
     {
@@ -287,7 +287,7 @@ async fn continue_as_new(
     (iteration, total_runs): (u32, u32),
 ) -> WorkflowResult<String> {
     let _: String = ctx
-        .activity("recordIteration", (iteration,))
+        .activity_by_name("recordIteration", (iteration,))
         .start_to_close_timeout(STC)
         .await?;
     ctx.sleep(secs(0.1)).await?;
@@ -306,7 +306,7 @@ async fn cancel_during_timer(ctx: WorkflowContext, (): ()) -> WorkflowResult<Str
 /// 08b: a long activity waited on until it confirms cancellation, then a cleanup activity.
 async fn cancel_during_activity(ctx: WorkflowContext, (): ()) -> WorkflowResult<String> {
     let result: Result<String, Failure> = ctx
-        .activity("longRunningActivity", (60,))
+        .activity_by_name("longRunningActivity", (60,))
         .start_to_close_timeout(Duration::from_secs(120))
         .heartbeat_timeout(Duration::from_secs(5))
         .cancellation_type(CancellationType::WaitCancellationCompleted)
@@ -316,7 +316,7 @@ async fn cancel_during_activity(ctx: WorkflowContext, (): ()) -> WorkflowResult<
         Err(e) if ctx.is_cancel_requested() => {
             let _: String = ctx
                 .detached()
-                .activity("cleanup", ("cancellation",))
+                .activity_by_name("cleanup", ("cancellation",))
                 .start_to_close_timeout(STC)
                 .await?;
             Err(e.into())
@@ -332,7 +332,7 @@ async fn heartbeat(ctx: WorkflowContext, (): ()) -> WorkflowResult<String> {
         .with_backoff_coefficient(2.0)
         .with_maximum_attempts(3);
     Ok(ctx
-        .activity("heartbeatingActivity", (5,))
+        .activity_by_name("heartbeatingActivity", (5,))
         .start_to_close_timeout(Duration::from_secs(30))
         .heartbeat_timeout(Duration::from_secs(1))
         .retry_policy(retry)
@@ -342,7 +342,7 @@ async fn heartbeat(ctx: WorkflowContext, (): ()) -> WorkflowResult<String> {
 /// 10: local activities around a timer.
 async fn local_activities(ctx: WorkflowContext, (): ()) -> WorkflowResult<Vec<String>> {
     let a: String = ctx
-        .local_activity("localGreet", ("world",))
+        .local_activity_by_name("localGreet", ("world",))
         .start_to_close_timeout(secs(5.0))
         .await?;
     let retry = RetryPolicy::new()
@@ -350,13 +350,13 @@ async fn local_activities(ctx: WorkflowContext, (): ()) -> WorkflowResult<Vec<St
         .with_backoff_coefficient(2.0)
         .with_maximum_attempts(3);
     let b: String = ctx
-        .local_activity("flakyLocal", ("x",))
+        .local_activity_by_name("flakyLocal", ("x",))
         .start_to_close_timeout(secs(5.0))
         .retry_policy(retry)
         .await?;
     ctx.sleep(secs(0.1)).await?;
     let c: String = ctx
-        .local_activity("localGreet", ("again",))
+        .local_activity_by_name("localGreet", ("again",))
         .start_to_close_timeout(secs(5.0))
         .await?;
     Ok(vec![a, b, c])
@@ -378,7 +378,7 @@ async fn book_trip(ctx: WorkflowContext, (trip_id,): (String,)) -> WorkflowResul
     ];
     for (book, cancel) in steps {
         match ctx
-            .activity::<String>(book, (&trip_id,))
+            .activity_by_name::<String>(book, (&trip_id,))
             .start_to_close_timeout(STC)
             .retry_policy(retry())
             .await
@@ -388,7 +388,7 @@ async fn book_trip(ctx: WorkflowContext, (trip_id,): (String,)) -> WorkflowResul
                 let mut done = Vec::new();
                 for (act, booking) in compensations.iter().rev() {
                     let r: String = ctx
-                        .activity(act, (booking,))
+                        .activity_by_name(act, (booking,))
                         .start_to_close_timeout(STC)
                         .retry_policy(retry())
                         .await?;
@@ -415,7 +415,7 @@ async fn book_trip(ctx: WorkflowContext, (trip_id,): (String,)) -> WorkflowResul
 /// 12: validates, then fails the workflow with details.
 async fn failing(ctx: WorkflowContext, (order_id,): (String,)) -> WorkflowResult<String> {
     let _: String = ctx
-        .activity("validateOrder", (&order_id,))
+        .activity_by_name("validateOrder", (&order_id,))
         .start_to_close_timeout(STC)
         .await?;
     let failure = ApplicationFailure::new(format!("order {order_id} is invalid"))
@@ -438,12 +438,12 @@ async fn wait_for_proceed(ctx: &WorkflowContext) -> Result<(), Failure> {
 /// 13 v1: old steps around a `proceed` signal.
 pub async fn patch_v1(ctx: WorkflowContext, (x,): (String,)) -> WorkflowResult<Vec<String>> {
     let a: String = ctx
-        .activity("oldStep1", (&x,))
+        .activity_by_name("oldStep1", (&x,))
         .start_to_close_timeout(STC)
         .await?;
     wait_for_proceed(&ctx).await?;
     let b: String = ctx
-        .activity("oldStep2", (&x,))
+        .activity_by_name("oldStep2", (&x,))
         .start_to_close_timeout(STC)
         .await?;
     Ok(vec![a, b])
@@ -457,7 +457,7 @@ pub async fn patch_v2(ctx: WorkflowContext, (x,): (String,)) -> WorkflowResult<V
         "oldStep1"
     };
     let a: String = ctx
-        .activity(step1, (&x,))
+        .activity_by_name(step1, (&x,))
         .start_to_close_timeout(STC)
         .await?;
     wait_for_proceed(&ctx).await?;
@@ -467,7 +467,7 @@ pub async fn patch_v2(ctx: WorkflowContext, (x,): (String,)) -> WorkflowResult<V
         "oldStep2"
     };
     let b: String = ctx
-        .activity(step2, (&x,))
+        .activity_by_name(step2, (&x,))
         .start_to_close_timeout(STC)
         .await?;
     Ok(vec![a, b])
@@ -482,7 +482,7 @@ async fn determinism_helpers(ctx: WorkflowContext, (): ()) -> WorkflowResult<Val
     let now2 = reprise::api::google::protobuf::Timestamp::from(ctx.now()).to_rfc3339();
     let values = json!({"uuid": uuid, "random": random, "now1": now1, "now2": now2});
     let echoed: Value = ctx
-        .activity("echo", (&values,))
+        .activity_by_name("echo", (&values,))
         .start_to_close_timeout(STC)
         .await?;
     Ok(json!({"values": values, "echoed": echoed}))
@@ -492,7 +492,7 @@ async fn determinism_helpers(ctx: WorkflowContext, (): ()) -> WorkflowResult<Val
 async fn parallel_activities(ctx: WorkflowContext, (n,): (u32,)) -> WorkflowResult<i64> {
     let calls: Vec<_> = (0..n)
         .map(|i| {
-            ctx.activity::<i64>("square", (i,))
+            ctx.activity_by_name::<i64>("square", (i,))
                 .start_to_close_timeout(STC)
                 .into_future()
         })
@@ -509,7 +509,7 @@ async fn large_sequential(ctx: WorkflowContext, (n,): (u32,)) -> WorkflowResult<
     let mut acc = 0i64;
     for _ in 0..n {
         acc = ctx
-            .activity("increment", (acc,))
+            .activity_by_name("increment", (acc,))
             .start_to_close_timeout(STC)
             .await?;
     }
@@ -557,7 +557,7 @@ async fn search_attributes(ctx: WorkflowContext, (): ()) -> WorkflowResult<Value
         ("priority".to_string(), converter.to_payload(&())?),
     ]));
     let _: String = ctx
-        .activity("validateOrder", ("order-17",))
+        .activity_by_name("validateOrder", ("order-17",))
         .start_to_close_timeout(STC)
         .await?;
     ctx.upsert_search_attributes(BTreeMap::from([
@@ -599,7 +599,7 @@ pub async fn official_sequential(ctx: WorkflowContext, (count,): (u32,)) -> Work
     let mut done = 0;
     for i in 0..count {
         let _: u32 = ctx
-            .activity("BenchActivities::noop", (i,))
+            .activity_by_name("BenchActivities::noop", (i,))
             .start_to_close_timeout(STC)
             .await?;
         done += 1;

@@ -3,3 +3,4 @@
 
 pub mod corpus;
 pub mod corpus_activities;
+pub mod hello;

@@ -106,11 +106,11 @@ async fn order_with_refund(
 ) -> WorkflowResult<String> {
     let id = order["orderId"].as_str().unwrap_or_default().to_string();
     let charge: String = ctx
-        .activity("chargeCreditCard", (&id, 42.5))
+        .activity_by_name("chargeCreditCard", (&id, 42.5))
         .start_to_close_timeout(Duration::from_secs(10))
         .await?;
     let refund: String = ctx
-        .activity("refund", (&id, &charge))
+        .activity_by_name("refund", (&id, &charge))
         .start_to_close_timeout(Duration::from_secs(10))
         .await?;
     Ok(refund)
@@ -193,7 +193,7 @@ async fn parallel_reversed(ctx: WorkflowContext, (n,): (u32,)) -> WorkflowResult
     let calls: Vec<_> = (0..n)
         .rev()
         .map(|i| {
-            ctx.activity::<i64>("square", (i,))
+            ctx.activity_by_name::<i64>("square", (i,))
                 .activity_id((i + 1).to_string())
                 .start_to_close_timeout(Duration::from_secs(10))
         })
@@ -232,7 +232,7 @@ async fn failing_that_returns(
     (order_id,): (String,),
 ) -> WorkflowResult<String> {
     let _: String = ctx
-        .activity("validateOrder", (&order_id,))
+        .activity_by_name("validateOrder", (&order_id,))
         .start_to_close_timeout(Duration::from_secs(10))
         .await?;
     Ok("valid after all".into())
@@ -260,11 +260,11 @@ fn completing_instead_of_failing_is_reported() {
 
 async fn one_more_activity(ctx: WorkflowContext, (name,): (String,)) -> WorkflowResult<String> {
     let greeting: String = ctx
-        .activity("composeGreeting", (&name,))
+        .activity_by_name("composeGreeting", (&name,))
         .start_to_close_timeout(Duration::from_secs(10))
         .await?;
     let _: String = ctx
-        .activity("audit", (&greeting,))
+        .activity_by_name("audit", (&greeting,))
         .start_to_close_timeout(Duration::from_secs(10))
         .await?;
     Ok(greeting)
@@ -364,7 +364,7 @@ async fn saga_without_compensation(
 ) -> WorkflowResult<String> {
     for step in ["bookFlight", "bookHotel", "bookCar"] {
         let _: String = ctx
-            .activity(step, (&trip,))
+            .activity_by_name(step, (&trip,))
             .start_to_close_timeout(Duration::from_secs(10))
             .await?;
     }

@@ -171,9 +171,9 @@ async fn signals_queries_and_updates() {
     let env = env().await;
     let s = env.start("SignalWorkflow", ()).await;
     for item in ["apple", "banana", "cherry"] {
-        s.signal("addItem", (item,)).await.expect("signal");
+        s.signal_by_name("addItem", (item,)).await.expect("signal");
     }
-    s.signal("checkout", ()).await.expect("signal");
+    s.signal_by_name("checkout", ()).await.expect("signal");
     assert_eq!(
         s.result::<Vec<String>>().await.expect("result"),
         ["apple", "banana", "cherry"]
@@ -186,25 +186,25 @@ async fn signals_queries_and_updates() {
     })
     .await;
     assert_eq!(
-        q.query::<Value>("getState", ()).await.expect("query"),
+        q.query_by_name::<Value>("getState", ()).await.expect("query"),
         json!({"advances": 0, "state": "waiting-1"})
     );
-    q.signal("advance", ()).await.expect("signal");
+    q.signal_by_name("advance", ()).await.expect("signal");
     wait_until(&q, "second task", |h| {
         count(h, EventType::WorkflowTaskCompleted) >= 2
     })
     .await;
     assert_eq!(
-        q.query::<Value>("getState", ()).await.expect("query"),
+        q.query_by_name::<Value>("getState", ()).await.expect("query"),
         json!({"advances": 1, "state": "waiting-2"})
     );
-    q.signal("advance", ()).await.expect("signal");
+    q.signal_by_name("advance", ()).await.expect("signal");
     assert_eq!(
         q.result::<Value>().await.expect("result"),
         json!({"advances": 2, "state": "done"})
     );
     assert_eq!(
-        q.query::<Value>("getState", ())
+        q.query_by_name::<Value>("getState", ())
             .await
             .expect("query after close"),
         json!({"advances": 2, "state": "done"})
@@ -218,14 +218,14 @@ async fn signals_queries_and_updates() {
     })
     .await;
     assert_eq!(
-        u.update::<i64>("addAmount", (10,)).await.expect("update"),
+        u.update_by_name::<i64>("addAmount", (10,)).await.expect("update"),
         10
     );
     assert_eq!(
-        u.update::<i64>("addAmount", (5,)).await.expect("update"),
+        u.update_by_name::<i64>("addAmount", (5,)).await.expect("update"),
         15
     );
-    match u.update::<i64>("addAmount", (-1,)).await {
+    match u.update_by_name::<i64>("addAmount", (-1,)).await {
         Err(ClientError::UpdateFailed(f)) => assert!(
             f.message.contains("amount must be non-negative, got -1"),
             "{f}"
@@ -233,11 +233,11 @@ async fn signals_queries_and_updates() {
         other => panic!("expected rejection, got {other:?}"),
     }
     let slowly = u
-        .start_update("addAmountSlowly", (7,), UpdateStage::Accepted)
+        .start_update_by_name("addAmountSlowly", (7,), UpdateStage::Accepted)
         .await
         .expect("accepted");
     assert_eq!(slowly.result::<i64>().await.expect("slow update"), 22);
-    assert_eq!(u.update::<i64>("finish", ()).await.expect("finish"), 22);
+    assert_eq!(u.update_by_name::<i64>("finish", ()).await.expect("finish"), 22);
     assert_eq!(u.result::<i64>().await.expect("result"), 22);
     let history = history_replays(&u).await;
     // A rejected update may leave an empty workflow task depending on timing; the rest matches.
@@ -351,7 +351,7 @@ async fn patches_search_attributes_and_determinism_helpers() {
             && count(h, EventType::WorkflowTaskCompleted) >= 2
     })
     .await;
-    p.signal("proceed", ()).await.expect("signal");
+    p.signal_by_name("proceed", ()).await.expect("signal");
     assert_eq!(
         p.result::<Vec<String>>().await.expect("patched"),
         ["new step 1 for c", "new step 2 for c"]
@@ -451,7 +451,7 @@ async fn the_replayer_fetches_histories_by_visibility_query() {
                 let mut acc = 0i64;
                 for _ in 0..6 {
                     acc = ctx
-                        .activity("increment", (acc,))
+                        .activity_by_name("increment", (acc,))
                         .start_to_close_timeout(Duration::from_secs(10))
                         .await?;
                 }

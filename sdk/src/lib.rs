@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub use reprise_api as api;
+pub use reprise_macros::{activities, workflow};
 
 pub mod activity;
 pub mod client;
@@ -17,5 +18,8 @@ pub mod converter;
 pub mod history;
 pub mod replay;
 mod util;
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 pub mod worker;
 pub mod workflow;

@@ -281,6 +281,16 @@ impl ActivityRegistry {
         Ok(self)
     }
 
+    /// Registers every activity of an `#[activities]` group; they share `group` (a connection
+    /// pool, a client…).
+    pub fn register_activities<G: crate::workflow::definition::ActivityDefinitions>(
+        &mut self,
+        group: G,
+    ) -> Result<&mut Self, crate::workflow::RegistrationError> {
+        Arc::new(group).__register(self)?;
+        Ok(self)
+    }
+
     /// The registered type names, sorted.
     pub fn activity_types(&self) -> impl Iterator<Item = &str> {
         self.activities.keys().map(String::as_str)

@@ -12,6 +12,7 @@ use crate::api::temporal::api::query::v1::WorkflowQuery;
 use crate::api::temporal::api::update::v1 as upd;
 use crate::api::temporal::api::workflowservice::v1 as ws;
 use crate::converter::{Failure, FromPayloads, ToPayloads};
+use crate::workflow::definition::{QueryMethod, SignalMethod, UpdateMethod, handler_name};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -197,8 +198,32 @@ impl WorkflowHandle {
         }
     }
 
+    /// Sends a signal through the workflow's `#[signal]` method (`OrderWorkflow::approve`).
+    pub async fn signal<M, F: SignalMethod<M>>(&self, signal: F, args: F::Args) -> Result<(), ClientError> {
+        let _ = signal;
+        self.signal_by_name(handler_name::<F::Workflow, F>(), args).await
+    }
+
+    /// Queries through the workflow's `#[query]` method.
+    pub async fn query<M, F: QueryMethod<M>>(&self, query: F, args: F::Args) -> Result<F::Output, ClientError> {
+        let _ = query;
+        self.query_by_name(handler_name::<F::Workflow, F>(), args).await
+    }
+
+    /// Runs an update through the workflow's `#[update]` method and returns its result.
+    pub async fn update<M, F: UpdateMethod<M>>(&self, update: F, args: F::Args) -> Result<F::Output, ClientError> {
+        let _ = update;
+        self.update_by_name(handler_name::<F::Workflow, F>(), args).await
+    }
+
+    /// Sends an update through the workflow's `#[update]` method, returning at `stage`.
+    pub async fn start_update<M, F: UpdateMethod<M>>(&self, update: F, args: F::Args, stage: UpdateStage) -> Result<UpdateHandle, ClientError> {
+        let _ = update;
+        self.start_update_by_name(handler_name::<F::Workflow, F>(), args, stage).await
+    }
+
     /// Sends a signal.
-    pub async fn signal(
+    pub async fn signal_by_name(
         &self,
         signal_name: &str,
         args: impl ToPayloads,
@@ -224,7 +249,7 @@ impl WorkflowHandle {
     }
 
     /// Queries the workflow's state. Queries never change the workflow and leave no history.
-    pub async fn query<T: DeserializeOwned>(
+    pub async fn query_by_name<T: DeserializeOwned>(
         &self,
         query_type: &str,
         args: impl ToPayloads,
@@ -286,12 +311,12 @@ impl WorkflowHandle {
     }
 
     /// Runs an update to completion and returns its result.
-    pub async fn update<T: DeserializeOwned>(
+    pub async fn update_by_name<T: DeserializeOwned>(
         &self,
         update_name: &str,
         args: impl ToPayloads,
     ) -> Result<T, ClientError> {
-        self.start_update(update_name, args, UpdateStage::Completed)
+        self.start_update_by_name(update_name, args, UpdateStage::Completed)
             .await?
             .result()
             .await
@@ -299,7 +324,7 @@ impl WorkflowHandle {
 
     /// Sends an update and returns once it reached `stage`. A rejection by the workflow's
     /// validator is an [`ClientError::UpdateFailed`].
-    pub async fn start_update(
+    pub async fn start_update_by_name(
         &self,
         update_name: &str,
         args: impl ToPayloads,

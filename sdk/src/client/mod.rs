@@ -117,6 +117,18 @@ impl Client {
         self.inner.options.rpc_timeout
     }
 
+    /// Starts a workflow through its `#[run]` method (`OrderWorkflow::run`): the arguments are
+    /// checked against the method's signature.
+    pub async fn start<M, F: crate::workflow::definition::RunMethod<M>>(
+        &self,
+        run: F,
+        args: F::Args,
+        options: WorkflowOptions,
+    ) -> Result<WorkflowHandle, ClientError> {
+        let _ = run;
+        self.start_workflow(<F::Workflow as crate::workflow::WorkflowDefinition>::NAME, args, options).await
+    }
+
     /// Starts a workflow by type name. Typed starts come from the `#[workflow]` macro and call
     /// this underneath.
     pub async fn start_workflow(

@@ -25,4 +25,5 @@ mod tests;
 
 pub use error::{NondeterminismError, ReplayError};
 pub use replayer::{ReplayResult, ReplaySummary, Replayer};
-pub(crate) use run::RunFn;
+#[doc(hidden)]
+pub use run::RunFn;

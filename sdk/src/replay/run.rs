@@ -28,7 +28,7 @@ use std::panic::{AssertUnwindSafe, Location};
 use std::rc::Rc;
 
 /// The type-erased entry point of a workflow: context and raw arguments in, raw result out.
-pub(crate) type RunFn = std::sync::Arc<
+pub type RunFn = std::sync::Arc<
     dyn Fn(
             WorkflowContext,
             Vec<Payload>,

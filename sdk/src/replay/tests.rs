@@ -155,7 +155,7 @@ fn activity_wf(cancel: Option<CancellationType>) -> RunFn {
     run_fn(move |ctx| async move {
         let (scope, child) = ctx.cancellation_scope();
         let call = child
-            .activity::<String>("charge", ("order-1",))
+            .activity_by_name::<String>("charge", ("order-1",))
             .start_to_close_timeout(Duration::from_secs(10));
         let call = match cancel {
             Some(t) => call.cancellation_type(t),
@@ -357,7 +357,7 @@ fn detached_work_survives_workflow_cancellation() {
             if let Err(e) = ctx.sleep(Duration::from_secs(3600)).await {
                 let _: String = ctx
                     .detached()
-                    .activity("cleanup", ())
+                    .activity_by_name("cleanup", ())
                     .start_to_close_timeout(Duration::from_secs(5))
                     .await?;
                 return Err(e.into());
@@ -374,7 +374,7 @@ fn detached_work_survives_workflow_cancellation() {
 fn child_wf() -> RunFn {
     run_fn(|ctx| async move {
         match ctx
-            .child_workflow::<String>("Child", ("x",))
+            .child_workflow_by_name::<String>("Child", ("x",))
             .workflow_id("child-1")
             .await
         {
@@ -652,7 +652,7 @@ fn local_activities_wait_for_the_worker_live_and_read_markers_in_replay() {
     let wf = || {
         run_fn(|ctx| async move {
             let v: String = ctx
-                .local_activity("greet", ("x",))
+                .local_activity_by_name("greet", ("x",))
                 .start_to_close_timeout(Duration::from_secs(5))
                 .await?;
             Ok(serde_json::json!(v))

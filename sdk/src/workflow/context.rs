@@ -123,10 +123,53 @@ impl WorkflowContext {
         operations::start_timer(self, duration, Location::caller())
     }
 
+    /// An activity, by its `#[activities]` method (`Payments::charge`): argument and result types
+    /// are checked by the compiler. Set options on the returned call, then await it.
+    #[track_caller]
+    pub fn activity<M, F: super::definition::ActivityMethod<M>>(&self, activity: F, args: F::Args) -> ActivityCall<F::Output> {
+        let _ = activity;
+        let name = super::definition::activity_name::<F::Group, F>();
+        ActivityCall::new(self.clone(), name, args.to_payloads(&self.shared.borrow().converter), Location::caller())
+    }
+
+    /// A local activity, by its `#[activities]` method.
+    #[track_caller]
+    pub fn local_activity<M, F: super::definition::ActivityMethod<M>>(&self, activity: F, args: F::Args) -> LocalActivityCall<F::Output> {
+        let _ = activity;
+        let name = super::definition::activity_name::<F::Group, F>();
+        LocalActivityCall::new(self.clone(), name, args.to_payloads(&self.shared.borrow().converter), Location::caller())
+    }
+
+    /// A child workflow, by its `#[run]` method (`ChildWorkflow::run`).
+    #[track_caller]
+    pub fn child_workflow<M, F: super::definition::RunMethod<M>>(&self, run: F, args: F::Args) -> ChildWorkflowCall<F::Output>
+    where
+        F::Output: 'static,
+    {
+        let _ = run;
+        let name = <F::Workflow as super::WorkflowDefinition>::NAME;
+        ChildWorkflowCall::new(self.clone(), name, args.to_payloads(&self.shared.borrow().converter), Location::caller())
+    }
+
+    /// Signals another workflow through one of its `#[signal]` methods.
+    #[track_caller]
+    pub fn signal_workflow<M, F: super::definition::SignalMethod<M>>(
+        &self,
+        workflow_id: &str,
+        run_id: Option<&str>,
+        signal: F,
+        args: F::Args,
+    ) -> ExternalFuture {
+        let _ = signal;
+        let name = super::definition::handler_name::<F::Workflow, F>();
+        let payloads = args.to_payloads(&self.shared.borrow().converter);
+        operations::signal_external(self, workflow_id, run_id, name, payloads, false, Location::caller())
+    }
+
     /// An activity by type name, with arguments (a tuple, one payload per element). Set options
     /// on the returned call, then await it.
     #[track_caller]
-    pub fn activity<T: DeserializeOwned>(
+    pub fn activity_by_name<T: DeserializeOwned>(
         &self,
         activity_type: &str,
         args: impl ToPayloads,
@@ -141,7 +184,7 @@ impl WorkflowContext {
 
     /// A local activity: run by this workflow's worker, its result recorded as a marker.
     #[track_caller]
-    pub fn local_activity<T: DeserializeOwned>(
+    pub fn local_activity_by_name<T: DeserializeOwned>(
         &self,
         activity_type: &str,
         args: impl ToPayloads,
@@ -156,7 +199,7 @@ impl WorkflowContext {
 
     /// A child workflow by type name. Await the call for its result, or `.start()` it for a handle.
     #[track_caller]
-    pub fn child_workflow<T: DeserializeOwned + 'static>(
+    pub fn child_workflow_by_name<T: DeserializeOwned + 'static>(
         &self,
         workflow_type: &str,
         args: impl ToPayloads,
@@ -403,7 +446,7 @@ impl WorkflowContext {
 
     /// Resolves once `condition` holds; it is re-checked whenever the workflow's state may have
     /// changed. `Err` if the context's scope is canceled first.
-    pub fn wait_condition<F: FnMut() -> bool + 'static>(&self, condition: F) -> WaitCondition<F> {
+    pub fn wait_condition<F: FnMut() -> bool + Unpin>(&self, condition: F) -> WaitCondition<F> {
         WaitCondition {
             ctx: self.clone(),
             condition,

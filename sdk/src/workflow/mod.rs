@@ -11,7 +11,7 @@
 //!
 //! async fn order(ctx: WorkflowContext, (order_id, amount): (String, f64)) -> WorkflowResult<String> {
 //!     let charge: String = ctx
-//!         .activity("chargeCreditCard", (&order_id, amount))
+//!         .activity_by_name("chargeCreditCard", (&order_id, amount))
 //!         .start_to_close_timeout(Duration::from_secs(10))
 //!         .await?;
 //!     ctx.sleep(Duration::from_secs(60)).await?;
@@ -20,6 +20,8 @@
 //! ```
 
 mod cancellation;
+pub mod definition;
+mod state_cell;
 pub(crate) mod context;
 pub(crate) mod executor;
 pub(crate) mod operations;
@@ -31,6 +33,8 @@ pub(crate) mod state;
 
 pub use context::WaitCondition;
 pub use context::{CancellationScope, WorkflowContext};
+pub use definition::WorkflowDefinition;
+pub use state_cell::State;
 
 /// Waits for all futures of a collection, in order.
 pub use futures::future::join_all;

@@ -79,6 +79,11 @@ impl WorkflowRegistry {
         self.register_raw(workflow_type, run)
     }
 
+    /// Registers a `#[workflow]` type (with all its handlers).
+    pub fn register_workflow<W: super::WorkflowDefinition>(&mut self) -> Result<&mut Self, RegistrationError> {
+        self.register_raw(W::NAME, W::__run_fn())
+    }
+
     pub(crate) fn register_raw(
         &mut self,
         workflow_type: &str,
