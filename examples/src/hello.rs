@@ -16,7 +16,12 @@ pub struct Payments {
 impl Payments {
     /// Charges an order; registered under the name a Python worker would use.
     #[activity(name = "chargeCreditCard")]
-    pub async fn charge(&self, _ctx: ActivityContext, order: String, amount: i64) -> Result<String, ActivityError> {
+    pub async fn charge(
+        &self,
+        _ctx: ActivityContext,
+        order: String,
+        amount: i64,
+    ) -> Result<String, ActivityError> {
         Ok(format!("charge-{order}-{}", amount + self.fee))
     }
 
@@ -38,12 +43,29 @@ pub struct OrderWorkflow {
 impl OrderWorkflow {
     /// The workflow.
     #[run]
-    pub async fn run(&self, ctx: &WorkflowContext, order: String, amount: i64) -> WorkflowResult<String> {
+    pub async fn run(
+        &self,
+        ctx: &WorkflowContext,
+        order: String,
+        amount: i64,
+    ) -> WorkflowResult<String> {
         ctx.wait_condition(|| self.approved.get()).await?;
-        let charge: String = ctx.activity(Payments::charge, (order, amount)).start_to_close_timeout(Duration::from_secs(10)).await?;
-        let audited: usize = ctx.activity(Payments::audit, (charge.clone(),)).start_to_close_timeout(Duration::from_secs(10)).await?;
-        let greeting: String = ctx.child_workflow(Greeter::run, ("bob".to_string(),)).await?;
-        Ok(format!("{charge} ({audited}) {greeting} items={:?} total={}", self.items.get(), self.total.get()))
+        let charge: String = ctx
+            .activity(Payments::charge, (order, amount))
+            .start_to_close_timeout(Duration::from_secs(10))
+            .await?;
+        let audited: usize = ctx
+            .activity(Payments::audit, (charge.clone(),))
+            .start_to_close_timeout(Duration::from_secs(10))
+            .await?;
+        let greeting: String = ctx
+            .child_workflow(Greeter::run, ("bob".to_string(),))
+            .await?;
+        Ok(format!(
+            "{charge} ({audited}) {greeting} items={:?} total={}",
+            self.items.get(),
+            self.total.get()
+        ))
     }
 
     /// Approves the order.
@@ -67,7 +89,11 @@ impl OrderWorkflow {
 
     /// Adds to the total and returns it.
     #[update]
-    pub fn add_total(&self, _ctx: &WorkflowContext, amount: i64) -> Result<i64, ApplicationFailure> {
+    pub fn add_total(
+        &self,
+        _ctx: &WorkflowContext,
+        amount: i64,
+    ) -> Result<i64, ApplicationFailure> {
         Ok(self.total.update(|t| {
             *t += amount;
             *t
@@ -76,8 +102,16 @@ impl OrderWorkflow {
 
     /// Rejects negative amounts before they reach the history.
     #[update_validator(add_total)]
-    pub fn check_total(&self, _ctx: &WorkflowContext, amount: &i64) -> Result<(), ApplicationFailure> {
-        if *amount < 0 { Err(ApplicationFailure::new(format!("negative amount {amount}"))) } else { Ok(()) }
+    pub fn check_total(
+        &self,
+        _ctx: &WorkflowContext,
+        amount: &i64,
+    ) -> Result<(), ApplicationFailure> {
+        if *amount < 0 {
+            Err(ApplicationFailure::new(format!("negative amount {amount}")))
+        } else {
+            Ok(())
+        }
     }
 }
 

@@ -186,7 +186,9 @@ async fn signals_queries_and_updates() {
     })
     .await;
     assert_eq!(
-        q.query_by_name::<Value>("getState", ()).await.expect("query"),
+        q.query_by_name::<Value>("getState", ())
+            .await
+            .expect("query"),
         json!({"advances": 0, "state": "waiting-1"})
     );
     q.signal_by_name("advance", ()).await.expect("signal");
@@ -195,7 +197,9 @@ async fn signals_queries_and_updates() {
     })
     .await;
     assert_eq!(
-        q.query_by_name::<Value>("getState", ()).await.expect("query"),
+        q.query_by_name::<Value>("getState", ())
+            .await
+            .expect("query"),
         json!({"advances": 1, "state": "waiting-2"})
     );
     q.signal_by_name("advance", ()).await.expect("signal");
@@ -218,11 +222,15 @@ async fn signals_queries_and_updates() {
     })
     .await;
     assert_eq!(
-        u.update_by_name::<i64>("addAmount", (10,)).await.expect("update"),
+        u.update_by_name::<i64>("addAmount", (10,))
+            .await
+            .expect("update"),
         10
     );
     assert_eq!(
-        u.update_by_name::<i64>("addAmount", (5,)).await.expect("update"),
+        u.update_by_name::<i64>("addAmount", (5,))
+            .await
+            .expect("update"),
         15
     );
     match u.update_by_name::<i64>("addAmount", (-1,)).await {
@@ -237,7 +245,10 @@ async fn signals_queries_and_updates() {
         .await
         .expect("accepted");
     assert_eq!(slowly.result::<i64>().await.expect("slow update"), 22);
-    assert_eq!(u.update_by_name::<i64>("finish", ()).await.expect("finish"), 22);
+    assert_eq!(
+        u.update_by_name::<i64>("finish", ()).await.expect("finish"),
+        22
+    );
     assert_eq!(u.result::<i64>().await.expect("result"), 22);
     let history = history_replays(&u).await;
     // A rejected update may leave an empty workflow task depending on timing; the rest matches.

@@ -7,11 +7,18 @@ use syn::{FnArg, ImplItem, ItemImpl, LitStr, Pat, Type};
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     if !attr.is_empty() {
-        return Err(syn::Error::new_spanned(attr, "#[activities] takes no arguments; rename one activity with #[activity(name = \"...\")]"));
+        return Err(syn::Error::new_spanned(
+            attr,
+            "#[activities] takes no arguments; rename one activity with #[activity(name = \"...\")]",
+        ));
     }
-    let mut block: ItemImpl = syn::parse2(item).map_err(|e| syn::Error::new(e.span(), "#[activities] goes on an `impl` block"))?;
+    let mut block: ItemImpl = syn::parse2(item)
+        .map_err(|e| syn::Error::new(e.span(), "#[activities] goes on an `impl` block"))?;
     if block.trait_.is_some() {
-        return Err(syn::Error::new_spanned(&block.self_ty, "#[activities] goes on an inherent `impl` block"));
+        return Err(syn::Error::new_spanned(
+            &block.self_ty,
+            "#[activities] goes on an inherent `impl` block",
+        ));
     }
     let self_ty = block.self_ty.clone();
     let mut registrations = Vec::new();
@@ -56,14 +63,20 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
             }
         }
         if !matches!(inputs.next(), Some(FnArg::Typed(_))) {
-            errors.push(syn::Error::new_spanned(&sig.ident, "the second parameter of an activity is `ctx: ActivityContext`"));
+            errors.push(syn::Error::new_spanned(
+                &sig.ident,
+                "the second parameter of an activity is `ctx: ActivityContext`",
+            ));
             continue;
         }
         let mut tys: Vec<Type> = Vec::new();
         for input in inputs {
             let FnArg::Typed(pt) = input else { continue };
             if !matches!(&*pt.pat, Pat::Ident(_) | Pat::Wild(_)) {
-                errors.push(syn::Error::new_spanned(&pt.pat, "activity arguments must be plain names"));
+                errors.push(syn::Error::new_spanned(
+                    &pt.pat,
+                    "activity arguments must be plain names",
+                ));
             }
             if matches!(&*pt.ty, Type::Reference(_)) {
                 errors.push(syn::Error::new_spanned(&pt.ty, "activity arguments arrive owned (they are decoded from payloads): take `T`, not `&T`"));
@@ -71,7 +84,10 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
             tys.push((*pt.ty).clone());
         }
         if let Some(prev) = names.insert(name.clone(), sig.ident.clone()) {
-            errors.push(syn::Error::new_spanned(&sig.ident, format!("activity name {name:?} is also used by `{prev}`")));
+            errors.push(syn::Error::new_spanned(
+                &sig.ident,
+                format!("activity name {name:?} is also used by `{prev}`"),
+            ));
         }
         let ident = &sig.ident;
         let a: Vec<syn::Ident> = (0..tys.len()).map(|i| format_ident!("__a{i}")).collect();
@@ -90,13 +106,14 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         table.push(quote! { if __id == ::reprise::__private::method_id(&<#self_ty>::#ident) { return ::std::option::Option::Some(#name); } });
     }
     if registrations.is_empty() && errors.is_empty() {
-        errors.push(syn::Error::new(Span::call_site(), "#[activities] found no activity methods in this impl block"));
+        errors.push(syn::Error::new(
+            Span::call_site(),
+            "#[activities] found no activity methods in this impl block",
+        ));
     }
-    if let Some(first) = errors.first().cloned() {
-        return Err(errors.into_iter().skip(1).fold(first, |mut a, e| {
-            a.combine(e);
-            a
-        }));
+    if !errors.is_empty() {
+        let errors = errors.iter().map(syn::Error::to_compile_error);
+        return Ok(quote! { #block #(#errors)* });
     }
     Ok(quote! {
         #block

@@ -6,29 +6,57 @@ use syn::visit::Visit;
 
 /// (path suffix, what to use instead)
 const FORBIDDEN: &[(&[&str], &str)] = &[
-    (&["SystemTime", "now"], "use `ctx.now()` (workflow time comes from the history)"),
-    (&["Instant", "now"], "use `ctx.now()` (workflow time comes from the history)"),
-    (&["thread_rng"], "use `ctx.random()` or `ctx.uuid()` (seeded from the run)"),
-    (&["rand", "random"], "use `ctx.random()` (seeded from the run)"),
+    (
+        &["SystemTime", "now"],
+        "use `ctx.now()` (workflow time comes from the history)",
+    ),
+    (
+        &["Instant", "now"],
+        "use `ctx.now()` (workflow time comes from the history)",
+    ),
+    (
+        &["thread_rng"],
+        "use `ctx.random()` or `ctx.uuid()` (seeded from the run)",
+    ),
+    (
+        &["rand", "random"],
+        "use `ctx.random()` (seeded from the run)",
+    ),
     (&["rand", "rng"], "use `ctx.random()` (seeded from the run)"),
     (&["OsRng"], "use `ctx.random()` (seeded from the run)"),
-    (&["Uuid", "new_v4"], "use `ctx.uuid()` (seeded from the run)"),
-    (&["thread", "spawn"], "use `ctx.spawn()` (a deterministic workflow task)"),
+    (
+        &["Uuid", "new_v4"],
+        "use `ctx.uuid()` (seeded from the run)",
+    ),
+    (
+        &["thread", "spawn"],
+        "use `ctx.spawn()` (a deterministic workflow task)",
+    ),
     (&["thread", "sleep"], "use `ctx.sleep()` (a durable timer)"),
-    (&["tokio", "spawn"], "use `ctx.spawn()` (a deterministic workflow task)"),
-    (&["tokio", "task"], "use `ctx.spawn()` (a deterministic workflow task)"),
+    (
+        &["tokio", "spawn"],
+        "use `ctx.spawn()` (a deterministic workflow task)",
+    ),
+    (
+        &["tokio", "task"],
+        "use `ctx.spawn()` (a deterministic workflow task)",
+    ),
     (&["tokio", "time"], "use `ctx.sleep()` (a durable timer)"),
     (&["std", "fs"], "do file I/O in an activity"),
     (&["tokio", "fs"], "do file I/O in an activity"),
     (&["std", "net"], "do network I/O in an activity"),
     (&["tokio", "net"], "do network I/O in an activity"),
-    (&["env", "var"], "pass configuration as workflow input, or read it in an activity"),
+    (
+        &["env", "var"],
+        "pass configuration as workflow input, or read it in an activity",
+    ),
 ];
 
 fn matches(path: &[String], pattern: &[&str]) -> bool {
     // The pattern must appear as consecutive segments (so `std::fs::read` matches `std, fs`
     // and `std::time::SystemTime::now` matches `SystemTime, now`).
-    path.windows(pattern.len()).any(|w| w.iter().zip(pattern).all(|(a, b)| a == b))
+    path.windows(pattern.len())
+        .any(|w| w.iter().zip(pattern).all(|(a, b)| a == b))
 }
 
 struct Checker {
@@ -36,7 +64,9 @@ struct Checker {
 }
 
 fn allowed(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|a| a.path().is_ident("allow_nondeterminism"))
+    attrs
+        .iter()
+        .any(|a| a.path().is_ident("allow_nondeterminism"))
 }
 
 impl Checker {
@@ -62,8 +92,17 @@ impl<'ast> Visit<'ast> for Checker {
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        let segments: Vec<String> = mac.path.segments.iter().map(|s| s.ident.to_string()).collect();
-        if segments.last().is_some_and(|s| s == "select") && segments.first().is_some_and(|s| s == "futures" || s == "tokio") {
+        let segments: Vec<String> = mac
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        if segments.last().is_some_and(|s| s == "select")
+            && segments
+                .first()
+                .is_some_and(|s| s == "futures" || s == "tokio")
+        {
             self.errors.push(syn::Error::new_spanned(
                 &mac.path,
                 "this `select!` picks among ready branches at random: use `reprise::workflow::select!` (the first ready branch wins)",
@@ -119,6 +158,8 @@ pub(crate) fn strip(method: &mut syn::ImplItemFn) {
             syn::visit_mut::visit_stmt_mut(self, stmt);
         }
     }
-    method.attrs.retain(|a| !a.path().is_ident("allow_nondeterminism"));
+    method
+        .attrs
+        .retain(|a| !a.path().is_ident("allow_nondeterminism"));
     syn::visit_mut::VisitMut::visit_block_mut(&mut Strip, &mut method.block);
 }

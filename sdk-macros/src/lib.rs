@@ -13,11 +13,15 @@ use proc_macro::TokenStream;
 /// Defines a workflow: on the `impl` block of the workflow type (see `reprise::workflow`).
 #[proc_macro_attribute]
 pub fn workflow(attr: TokenStream, item: TokenStream) -> TokenStream {
-    workflow::expand(attr.into(), item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+    workflow::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }
 
 /// Defines a group of activities: on an `impl` block (see `reprise::activities`).
 #[proc_macro_attribute]
 pub fn activities(attr: TokenStream, item: TokenStream) -> TokenStream {
-    activities::expand(attr.into(), item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+    activities::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

@@ -64,16 +64,32 @@ fn handler_of(method: &mut ImplItemFn) -> syn::Result<Option<Handler>> {
     let mut found: Option<(Kind, Option<String>, Option<syn::Ident>, Span)> = None;
     let mut error: Option<syn::Error> = None;
     method.attrs.retain(|attr| {
-        let kind = [Kind::Run, Kind::Signal, Kind::Query, Kind::Update, Kind::Validator].into_iter().find(|k| attr.path().is_ident(k.attr()));
+        let kind = [
+            Kind::Run,
+            Kind::Signal,
+            Kind::Query,
+            Kind::Update,
+            Kind::Validator,
+        ]
+        .into_iter()
+        .find(|k| attr.path().is_ident(k.attr()));
         let Some(kind) = kind else { return true };
         if found.is_some() {
-            error = Some(syn::Error::new_spanned(attr, "a method can have only one handler attribute"));
+            error = Some(syn::Error::new_spanned(
+                attr,
+                "a method can have only one handler attribute",
+            ));
             return false;
         }
         if kind == Kind::Validator {
             match attr.parse_args::<syn::Ident>() {
                 Ok(target) => found = Some((kind, None, Some(target), attr.span())),
-                Err(_) => error = Some(syn::Error::new_spanned(attr, "write `#[update_validator(update_method)]`")),
+                Err(_) => {
+                    error = Some(syn::Error::new_spanned(
+                        attr,
+                        "write `#[update_validator(update_method)]`",
+                    ))
+                }
             }
         } else {
             match name_arg(attr) {
@@ -86,7 +102,9 @@ fn handler_of(method: &mut ImplItemFn) -> syn::Result<Option<Handler>> {
     if let Some(e) = error {
         return Err(e);
     }
-    let Some((kind, name, validates, _span)) = found else { return Ok(None) };
+    let Some((kind, name, validates, _span)) = found else {
+        return Ok(None);
+    };
     let sig = &method.sig;
     let mut inputs = sig.inputs.iter();
     match inputs.next() {
@@ -97,12 +115,27 @@ fn handler_of(method: &mut ImplItemFn) -> syn::Result<Option<Handler>> {
                 "workflow handlers take `&self`: keep state that handlers change in `reprise::workflow::State<T>` fields (a borrow of them cannot be held across an `.await`)",
             ));
         }
-        _ => return Err(syn::Error::new_spanned(&sig.ident, "a workflow handler takes `&self` first, then `ctx: &WorkflowContext`")),
+        _ => {
+            return Err(syn::Error::new_spanned(
+                &sig.ident,
+                "a workflow handler takes `&self` first, then `ctx: &WorkflowContext`",
+            ));
+        }
     }
     match inputs.next() {
         Some(FnArg::Typed(pt)) if matches!(&*pt.ty, Type::Reference(_)) => {}
-        Some(other) => return Err(syn::Error::new_spanned(other, "the second parameter of a workflow handler is `ctx: &WorkflowContext`")),
-        None => return Err(syn::Error::new_spanned(&sig.ident, "a workflow handler takes `&self, ctx: &WorkflowContext` and then its arguments")),
+        Some(other) => {
+            return Err(syn::Error::new_spanned(
+                other,
+                "the second parameter of a workflow handler is `ctx: &WorkflowContext`",
+            ));
+        }
+        None => {
+            return Err(syn::Error::new_spanned(
+                &sig.ident,
+                "a workflow handler takes `&self, ctx: &WorkflowContext` and then its arguments",
+            ));
+        }
     }
     let mut arg_types = Vec::new();
     for input in inputs {
@@ -111,26 +144,54 @@ fn handler_of(method: &mut ImplItemFn) -> syn::Result<Option<Handler>> {
             // Validators see `&A`; the argument type is the referent.
             match &*pt.ty {
                 Type::Reference(r) => arg_types.push((*r.elem).clone()),
-                other => return Err(syn::Error::new_spanned(other, "validator arguments are references to the update's arguments (`&T`)")),
+                other => {
+                    return Err(syn::Error::new_spanned(
+                        other,
+                        "validator arguments are references to the update's arguments (`&T`)",
+                    ));
+                }
             }
         } else {
             if !matches!(&*pt.pat, Pat::Ident(_) | Pat::Wild(_)) {
-                return Err(syn::Error::new_spanned(&pt.pat, "handler arguments must be plain names"));
+                return Err(syn::Error::new_spanned(
+                    &pt.pat,
+                    "handler arguments must be plain names",
+                ));
             }
             arg_types.push((*pt.ty).clone());
         }
     }
     let is_async = sig.asyncness.is_some();
     match kind {
-        Kind::Run if !is_async => return Err(syn::Error::new_spanned(sig.fn_token, "the `#[run]` method must be `async`")),
-        Kind::Query if is_async => {
-            return Err(syn::Error::new_spanned(sig.asyncness, "queries answer from state at once: a `#[query]` method must not be `async`"));
+        Kind::Run if !is_async => {
+            return Err(syn::Error::new_spanned(
+                sig.fn_token,
+                "the `#[run]` method must be `async`",
+            ));
         }
-        Kind::Validator if is_async => return Err(syn::Error::new_spanned(sig.asyncness, "an update validator must not be `async`")),
+        Kind::Query if is_async => {
+            return Err(syn::Error::new_spanned(
+                sig.asyncness,
+                "queries answer from state at once: a `#[query]` method must not be `async`",
+            ));
+        }
+        Kind::Validator if is_async => {
+            return Err(syn::Error::new_spanned(
+                sig.asyncness,
+                "an update validator must not be `async`",
+            ));
+        }
         _ => {}
     }
     let name = name.unwrap_or_else(|| sig.ident.to_string());
-    Ok(Some(Handler { kind, ident: sig.ident.clone(), name, is_async, arg_types, validates }))
+    Ok(Some(Handler {
+        kind,
+        ident: sig.ident.clone(),
+        name,
+        is_async,
+        arg_types,
+        validates,
+    }))
 }
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -152,16 +213,32 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
             if let Ok(s) = syn::parse2::<syn::ItemStruct>(item.clone()) {
                 return Ok(quote!(#s));
             }
-            return Err(syn::Error::new(Span::call_site(), "#[workflow] goes on the `impl` block of the workflow type"));
+            return Err(syn::Error::new(
+                Span::call_site(),
+                "#[workflow] goes on the `impl` block of the workflow type",
+            ));
         }
     };
     if block.trait_.is_some() {
-        return Err(syn::Error::new_spanned(&block.self_ty, "#[workflow] goes on an inherent `impl` block, not a trait impl"));
+        return Err(syn::Error::new_spanned(
+            &block.self_ty,
+            "#[workflow] goes on an inherent `impl` block, not a trait impl",
+        ));
     }
     let self_ty = block.self_ty.clone();
     let type_name = match &*self_ty {
-        Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
-        other => return Err(syn::Error::new_spanned(other, "#[workflow] needs a named type")),
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default(),
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                "#[workflow] needs a named type",
+            ));
+        }
     };
     let mut handlers = Vec::new();
     let mut errors: Vec<syn::Error> = Vec::new();
@@ -180,27 +257,40 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         errors.push(syn::Error::new_spanned(&block.self_ty, "a workflow needs one `#[run]` method (`async fn run(&self, ctx: &WorkflowContext, ...)`)"));
     }
     if runs.len() > 1 {
-        errors.push(syn::Error::new_spanned(&runs[1].ident, "a workflow has exactly one `#[run]` method"));
+        errors.push(syn::Error::new_spanned(
+            &runs[1].ident,
+            "a workflow has exactly one `#[run]` method",
+        ));
     }
     let mut seen = std::collections::HashMap::new();
-    for h in handlers.iter().filter(|h| matches!(h.kind, Kind::Signal | Kind::Query | Kind::Update)) {
+    for h in handlers
+        .iter()
+        .filter(|h| matches!(h.kind, Kind::Signal | Kind::Query | Kind::Update))
+    {
         if let Some(prev) = seen.insert((h.kind == Kind::Query, h.name.clone()), h.ident.clone()) {
-            errors.push(syn::Error::new_spanned(&h.ident, format!("handler name {:?} is also used by `{prev}`", h.name)));
+            errors.push(syn::Error::new_spanned(
+                &h.ident,
+                format!("handler name {:?} is also used by `{prev}`", h.name),
+            ));
         }
     }
     for v in handlers.iter().filter(|h| h.kind == Kind::Validator) {
         let target = v.validates.as_ref();
-        if !handlers.iter().any(|h| h.kind == Kind::Update && Some(&h.ident) == target) {
+        if !handlers
+            .iter()
+            .any(|h| h.kind == Kind::Update && Some(&h.ident) == target)
+        {
             let t = target.map(|t| t.to_string()).unwrap_or_default();
-            errors.push(syn::Error::new_spanned(&v.ident, format!("`{t}` is not an `#[update]` method of this workflow")));
+            errors.push(syn::Error::new_spanned(
+                &v.ident,
+                format!("`{t}` is not an `#[update]` method of this workflow"),
+            ));
         }
     }
-    if let Some(first) = errors.first().cloned() {
-        let combined = errors.into_iter().skip(1).fold(first, |mut a, e| {
-            a.combine(e);
-            a
-        });
-        return Err(combined);
+    if !errors.is_empty() {
+        // Keep the (attribute-stripped) impl block so that the only errors are ours.
+        let errors = errors.iter().map(syn::Error::to_compile_error);
+        return Ok(quote! { #block #(#errors)* });
     }
     let run = runs[0];
     let name = workflow_name.unwrap_or(type_name);
@@ -232,7 +322,9 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
                 } else {
                     quote! { let __r = __t.#ident(&__c, #(#a),*); async move { __r } }
                 };
-                let validator = handlers.iter().find(|v| v.kind == Kind::Validator && v.validates.as_ref() == Some(ident));
+                let validator = handlers
+                    .iter()
+                    .find(|v| v.kind == Kind::Validator && v.validates.as_ref() == Some(ident));
                 match validator {
                     Some(v) => {
                         let vident = &v.ident;

@@ -4,7 +4,9 @@
 
 pub use crate::activity::{ActivityContext, ActivityError, ActivityRegistry};
 pub use crate::replay::RunFn;
-pub use crate::workflow::definition::{ActivityDefinitions, WorkflowDefinition, __method_id as method_id};
+pub use crate::workflow::definition::{
+    __method_id as method_id, ActivityDefinitions, WorkflowDefinition,
+};
 pub use crate::workflow::{RegistrationError, WorkflowContext, WorkflowResult};
 
 use crate::converter::FromPayloads;
@@ -45,7 +47,11 @@ pub async fn run_blocking<R: Send + 'static>(
     match tokio::task::spawn_blocking(f).await {
         Ok(result) => result,
         Err(e) => Err(ActivityError::Failed(Box::new(
-            crate::converter::ApplicationFailure::new(format!("blocking activity did not finish: {e}")).with_type("Panic").into(),
+            crate::converter::ApplicationFailure::new(format!(
+                "blocking activity did not finish: {e}"
+            ))
+            .with_type("Panic")
+            .into(),
         ))),
     }
 }

@@ -457,7 +457,10 @@ async fn query_answered_by_a_raw_query_task() {
                 .expect("respond query");
         })
     };
-    let answer: String = handle.query_by_name("stage", ("bob",)).await.expect("query");
+    let answer: String = handle
+        .query_by_name("stage", ("bob",))
+        .await
+        .expect("query");
     answering.await.expect("query task");
     assert_eq!(answer, "stage for bob");
     handle.terminate("cleanup", ()).await.expect("terminate");

@@ -30,7 +30,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             WorkflowOptions::new("demo-greeting", task_queue),
         )
         .await?;
-    handle.signal_by_name("nudge", ("hello from the client",)).await?;
+    handle
+        .signal_by_name("nudge", ("hello from the client",))
+        .await?;
 
     // Play the worker: take the workflow task and complete the workflow.
     let mut service = client.workflow_service();

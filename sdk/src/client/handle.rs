@@ -199,27 +199,48 @@ impl WorkflowHandle {
     }
 
     /// Sends a signal through the workflow's `#[signal]` method (`OrderWorkflow::approve`).
-    pub async fn signal<M, F: SignalMethod<M>>(&self, signal: F, args: F::Args) -> Result<(), ClientError> {
+    pub async fn signal<M, F: SignalMethod<M>>(
+        &self,
+        signal: F,
+        args: F::Args,
+    ) -> Result<(), ClientError> {
         let _ = signal;
-        self.signal_by_name(handler_name::<F::Workflow, F>(), args).await
+        self.signal_by_name(handler_name::<F::Workflow, F>(), args)
+            .await
     }
 
     /// Queries through the workflow's `#[query]` method.
-    pub async fn query<M, F: QueryMethod<M>>(&self, query: F, args: F::Args) -> Result<F::Output, ClientError> {
+    pub async fn query<M, F: QueryMethod<M>>(
+        &self,
+        query: F,
+        args: F::Args,
+    ) -> Result<F::Output, ClientError> {
         let _ = query;
-        self.query_by_name(handler_name::<F::Workflow, F>(), args).await
+        self.query_by_name(handler_name::<F::Workflow, F>(), args)
+            .await
     }
 
     /// Runs an update through the workflow's `#[update]` method and returns its result.
-    pub async fn update<M, F: UpdateMethod<M>>(&self, update: F, args: F::Args) -> Result<F::Output, ClientError> {
+    pub async fn update<M, F: UpdateMethod<M>>(
+        &self,
+        update: F,
+        args: F::Args,
+    ) -> Result<F::Output, ClientError> {
         let _ = update;
-        self.update_by_name(handler_name::<F::Workflow, F>(), args).await
+        self.update_by_name(handler_name::<F::Workflow, F>(), args)
+            .await
     }
 
     /// Sends an update through the workflow's `#[update]` method, returning at `stage`.
-    pub async fn start_update<M, F: UpdateMethod<M>>(&self, update: F, args: F::Args, stage: UpdateStage) -> Result<UpdateHandle, ClientError> {
+    pub async fn start_update<M, F: UpdateMethod<M>>(
+        &self,
+        update: F,
+        args: F::Args,
+        stage: UpdateStage,
+    ) -> Result<UpdateHandle, ClientError> {
         let _ = update;
-        self.start_update_by_name(handler_name::<F::Workflow, F>(), args, stage).await
+        self.start_update_by_name(handler_name::<F::Workflow, F>(), args, stage)
+            .await
     }
 
     /// Sends a signal.

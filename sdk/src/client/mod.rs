@@ -126,7 +126,12 @@ impl Client {
         options: WorkflowOptions,
     ) -> Result<WorkflowHandle, ClientError> {
         let _ = run;
-        self.start_workflow(<F::Workflow as crate::workflow::WorkflowDefinition>::NAME, args, options).await
+        self.start_workflow(
+            <F::Workflow as crate::workflow::WorkflowDefinition>::NAME,
+            args,
+            options,
+        )
+        .await
     }
 
     /// Starts a workflow by type name. Typed starts come from the `#[workflow]` macro and call

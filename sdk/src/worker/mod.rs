@@ -128,7 +128,78 @@ pub struct Worker {
     shutdown: Arc<watch::Sender<bool>>,
 }
 
+/// Builds a [`Worker`] from `#[workflow]` types and `#[activities]` groups.
+///
+/// ```no_run
+/// # async fn demo(client: reprise::client::Client) -> Result<(), reprise::workflow::RegistrationError> {
+/// # #[derive(Default)] struct Hello;
+/// # #[reprise::workflow] impl Hello { #[run] async fn run(&self, _ctx: &reprise::workflow::WorkflowContext) -> reprise::workflow::WorkflowResult<()> { Ok(()) } }
+/// let worker = reprise::worker::Worker::builder(client, "hello-tq").workflow::<Hello>().build()?;
+/// tokio::spawn(worker.run());
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "call build() to get the worker"]
+pub struct WorkerBuilder {
+    client: Client,
+    options: WorkerOptions,
+    workflows: WorkflowRegistry,
+    activities: ActivityRegistry,
+    error: Option<crate::workflow::RegistrationError>,
+}
+
+impl WorkerBuilder {
+    /// Registers a `#[workflow]` type with its handlers.
+    pub fn workflow<W: crate::workflow::WorkflowDefinition>(mut self) -> Self {
+        if let Err(e) = self.workflows.register_workflow::<W>() {
+            self.error.get_or_insert(e);
+        }
+        self
+    }
+
+    /// Registers every activity of an `#[activities]` group.
+    pub fn activities<G: crate::workflow::definition::ActivityDefinitions>(
+        mut self,
+        group: G,
+    ) -> Self {
+        if let Err(e) = self.activities.register_activities(group) {
+            self.error.get_or_insert(e);
+        }
+        self
+    }
+
+    /// Replaces the options (the task queue included).
+    pub fn options(mut self, options: WorkerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The worker, or the first registration error (a duplicate name).
+    pub fn build(self) -> Result<Worker, crate::workflow::RegistrationError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(Worker::new(
+                self.client,
+                self.options,
+                self.workflows,
+                self.activities,
+            )),
+        }
+    }
+}
+
 impl Worker {
+    /// A builder for a worker polling `task_queue`.
+    pub fn builder(client: Client, task_queue: &str) -> WorkerBuilder {
+        WorkerBuilder {
+            client,
+            options: WorkerOptions::new(task_queue),
+            workflows: WorkflowRegistry::new(),
+            activities: ActivityRegistry::new(),
+            error: None,
+        }
+    }
+
     /// A worker for `options.task_queue`.
     pub fn new(
         client: Client,

@@ -126,29 +126,56 @@ impl WorkflowContext {
     /// An activity, by its `#[activities]` method (`Payments::charge`): argument and result types
     /// are checked by the compiler. Set options on the returned call, then await it.
     #[track_caller]
-    pub fn activity<M, F: super::definition::ActivityMethod<M>>(&self, activity: F, args: F::Args) -> ActivityCall<F::Output> {
+    pub fn activity<M, F: super::definition::ActivityMethod<M>>(
+        &self,
+        activity: F,
+        args: F::Args,
+    ) -> ActivityCall<F::Output> {
         let _ = activity;
         let name = super::definition::activity_name::<F::Group, F>();
-        ActivityCall::new(self.clone(), name, args.to_payloads(&self.shared.borrow().converter), Location::caller())
+        ActivityCall::new(
+            self.clone(),
+            name,
+            args.to_payloads(&self.shared.borrow().converter),
+            Location::caller(),
+        )
     }
 
     /// A local activity, by its `#[activities]` method.
     #[track_caller]
-    pub fn local_activity<M, F: super::definition::ActivityMethod<M>>(&self, activity: F, args: F::Args) -> LocalActivityCall<F::Output> {
+    pub fn local_activity<M, F: super::definition::ActivityMethod<M>>(
+        &self,
+        activity: F,
+        args: F::Args,
+    ) -> LocalActivityCall<F::Output> {
         let _ = activity;
         let name = super::definition::activity_name::<F::Group, F>();
-        LocalActivityCall::new(self.clone(), name, args.to_payloads(&self.shared.borrow().converter), Location::caller())
+        LocalActivityCall::new(
+            self.clone(),
+            name,
+            args.to_payloads(&self.shared.borrow().converter),
+            Location::caller(),
+        )
     }
 
     /// A child workflow, by its `#[run]` method (`ChildWorkflow::run`).
     #[track_caller]
-    pub fn child_workflow<M, F: super::definition::RunMethod<M>>(&self, run: F, args: F::Args) -> ChildWorkflowCall<F::Output>
+    pub fn child_workflow<M, F: super::definition::RunMethod<M>>(
+        &self,
+        run: F,
+        args: F::Args,
+    ) -> ChildWorkflowCall<F::Output>
     where
         F::Output: 'static,
     {
         let _ = run;
         let name = <F::Workflow as super::WorkflowDefinition>::NAME;
-        ChildWorkflowCall::new(self.clone(), name, args.to_payloads(&self.shared.borrow().converter), Location::caller())
+        ChildWorkflowCall::new(
+            self.clone(),
+            name,
+            args.to_payloads(&self.shared.borrow().converter),
+            Location::caller(),
+        )
     }
 
     /// Signals another workflow through one of its `#[signal]` methods.
@@ -163,7 +190,15 @@ impl WorkflowContext {
         let _ = signal;
         let name = super::definition::handler_name::<F::Workflow, F>();
         let payloads = args.to_payloads(&self.shared.borrow().converter);
-        operations::signal_external(self, workflow_id, run_id, name, payloads, false, Location::caller())
+        operations::signal_external(
+            self,
+            workflow_id,
+            run_id,
+            name,
+            payloads,
+            false,
+            Location::caller(),
+        )
     }
 
     /// An activity by type name, with arguments (a tuple, one payload per element). Set options

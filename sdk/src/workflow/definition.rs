@@ -22,7 +22,10 @@ pub trait WorkflowDefinition: Sized + 'static {
 /// A group of activities defined with `#[activities]`.
 pub trait ActivityDefinitions: Send + Sync + 'static {
     #[doc(hidden)]
-    fn __register(self: std::sync::Arc<Self>, registry: &mut crate::activity::ActivityRegistry) -> Result<(), super::RegistrationError>;
+    fn __register(
+        self: std::sync::Arc<Self>,
+        registry: &mut crate::activity::ActivityRegistry,
+    ) -> Result<(), super::RegistrationError>;
     #[doc(hidden)]
     fn __activity_name(method: TypeId) -> Option<&'static str>;
 }

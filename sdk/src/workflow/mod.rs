@@ -20,9 +20,8 @@
 //! ```
 
 mod cancellation;
-pub mod definition;
-mod state_cell;
 pub(crate) mod context;
+pub mod definition;
 pub(crate) mod executor;
 pub(crate) mod operations;
 mod options;
@@ -30,6 +29,7 @@ pub(crate) mod random;
 mod registry;
 pub mod search_attribute;
 pub(crate) mod state;
+mod state_cell;
 
 pub use context::WaitCondition;
 pub use context::{CancellationScope, WorkflowContext};

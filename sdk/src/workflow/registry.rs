@@ -80,7 +80,9 @@ impl WorkflowRegistry {
     }
 
     /// Registers a `#[workflow]` type (with all its handlers).
-    pub fn register_workflow<W: super::WorkflowDefinition>(&mut self) -> Result<&mut Self, RegistrationError> {
+    pub fn register_workflow<W: super::WorkflowDefinition>(
+        &mut self,
+    ) -> Result<&mut Self, RegistrationError> {
         self.register_raw(W::NAME, W::__run_fn())
     }
 

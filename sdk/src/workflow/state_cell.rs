@@ -26,7 +26,9 @@ pub struct State<T> {
 impl<T> State<T> {
     /// A cell holding `value`.
     pub fn new(value: T) -> Self {
-        State { value: RefCell::new(value) }
+        State {
+            value: RefCell::new(value),
+        }
     }
 
     /// A copy of the value.
