@@ -1,6 +1,6 @@
 //! The authoring API end to end on the official dev server: typed starts, signals, queries and
-#![allow(clippy::unwrap_used)]
 //! updates, typed activities (renamed, blocking) and child workflows; names as registered.
+#![allow(clippy::unwrap_used)]
 
 use reprise::activity::ActivityRegistry;
 use reprise::client::{Client, ClientError, ClientOptions, WorkflowOptions};
