@@ -134,6 +134,17 @@ impl Client {
         .await
     }
 
+    /// Starts a workflow through its `#[run]` method and waits for its result, typed by the
+    /// method's signature.
+    pub async fn execute<M, F: crate::workflow::definition::RunMethod<M>>(
+        &self,
+        run: F,
+        args: F::Args,
+        options: WorkflowOptions,
+    ) -> Result<F::Output, ClientError> {
+        self.start(run, args, options).await?.result().await
+    }
+
     /// Starts a workflow by type name. Typed starts come from the `#[workflow]` macro and call
     /// this underneath.
     pub async fn start_workflow(
