@@ -152,7 +152,11 @@ async fn typed_calls_end_to_end() {
     assert_eq!(scheduled, ["chargeCreditCard", "audit"]);
     // Start and wait in one typed call.
     let greeting = client
-        .execute(Greeter::run, ("ann".to_string(),), WorkflowOptions::new(format!("greet-{task_queue}"), &task_queue))
+        .execute(
+            Greeter::run,
+            ("ann".to_string(),),
+            WorkflowOptions::new(format!("greet-{task_queue}"), &task_queue),
+        )
         .await
         .expect("execute");
     assert_eq!(greeting, "Hello, ann!");

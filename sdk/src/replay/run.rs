@@ -482,6 +482,18 @@ impl WorkflowRun {
                 matching::event_type_name(event)
             ),
         };
+        let scheduled = |id: i64| {
+            self.activity_by_event
+                .get(&id)
+                .copied()
+                .ok_or_else(|| missing("scheduled event", id))
+        };
+        let initiated = |id: i64| {
+            self.initiated_by_event
+                .get(&id)
+                .copied()
+                .ok_or_else(|| missing("initiated event", id))
+        };
         let job = match event.attributes.clone() {
             Some(E::WorkflowExecutionSignaledEventAttributes(a)) => Job::Signal {
                 name: a.signal_name,
@@ -491,20 +503,14 @@ impl WorkflowRun {
                 Job::Cancel { reason: a.cause }
             }
             Some(E::ActivityTaskCompletedEventAttributes(a)) => {
-                let machine = *self
-                    .activity_by_event
-                    .get(&a.scheduled_event_id)
-                    .ok_or_else(|| missing("scheduled event", a.scheduled_event_id))?;
+                let machine = scheduled(a.scheduled_event_id)?;
                 Job::Resolve {
                     machine,
                     resolution: Resolution::Completed(decode(a.result)),
                 }
             }
             Some(E::ActivityTaskFailedEventAttributes(a)) => {
-                let machine = *self
-                    .activity_by_event
-                    .get(&a.scheduled_event_id)
-                    .ok_or_else(|| missing("scheduled event", a.scheduled_event_id))?;
+                let machine = scheduled(a.scheduled_event_id)?;
                 let cause = decode_failure(&converter, a.failure);
                 let failure = self.activity_failure(
                     machine,
@@ -519,10 +525,7 @@ impl WorkflowRun {
                 }
             }
             Some(E::ActivityTaskTimedOutEventAttributes(a)) => {
-                let machine = *self
-                    .activity_by_event
-                    .get(&a.scheduled_event_id)
-                    .ok_or_else(|| missing("scheduled event", a.scheduled_event_id))?;
+                let machine = scheduled(a.scheduled_event_id)?;
                 let cause = decode_failure(&converter, a.failure);
                 let failure =
                     self.activity_failure(machine, a.started_event_id, "", a.retry_state, cause);
@@ -532,10 +535,7 @@ impl WorkflowRun {
                 }
             }
             Some(E::ActivityTaskCanceledEventAttributes(a)) => {
-                let machine = *self
-                    .activity_by_event
-                    .get(&a.scheduled_event_id)
-                    .ok_or_else(|| missing("scheduled event", a.scheduled_event_id))?;
+                let machine = scheduled(a.scheduled_event_id)?;
                 let cause = Failure::new(
                     "activity canceled",
                     FailureKind::Canceled {
@@ -566,20 +566,14 @@ impl WorkflowRun {
                 }
             }
             Some(E::ChildWorkflowExecutionStartedEventAttributes(a)) => {
-                let machine = *self
-                    .initiated_by_event
-                    .get(&a.initiated_event_id)
-                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let machine = initiated(a.initiated_event_id)?;
                 Job::ChildStarted {
                     machine,
                     run_id: a.workflow_execution.map(|e| e.run_id).unwrap_or_default(),
                 }
             }
             Some(E::StartChildWorkflowExecutionFailedEventAttributes(a)) => {
-                let machine = *self
-                    .initiated_by_event
-                    .get(&a.initiated_event_id)
-                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let machine = initiated(a.initiated_event_id)?;
                 let failure = crate::converter::ApplicationFailure::new(format!(
                     "child workflow {} could not start (cause {})",
                     a.workflow_id, a.cause
@@ -592,20 +586,14 @@ impl WorkflowRun {
                 }
             }
             Some(E::ChildWorkflowExecutionCompletedEventAttributes(a)) => {
-                let machine = *self
-                    .initiated_by_event
-                    .get(&a.initiated_event_id)
-                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let machine = initiated(a.initiated_event_id)?;
                 Job::Resolve {
                     machine,
                     resolution: Resolution::Completed(decode(a.result)),
                 }
             }
             Some(E::ChildWorkflowExecutionFailedEventAttributes(a)) => {
-                let machine = *self
-                    .initiated_by_event
-                    .get(&a.initiated_event_id)
-                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let machine = initiated(a.initiated_event_id)?;
                 let cause = decode_failure(&converter, a.failure);
                 Job::Resolve {
                     machine,
@@ -618,10 +606,7 @@ impl WorkflowRun {
                 }
             }
             Some(E::ChildWorkflowExecutionCanceledEventAttributes(a)) => {
-                let machine = *self
-                    .initiated_by_event
-                    .get(&a.initiated_event_id)
-                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let machine = initiated(a.initiated_event_id)?;
                 let cause = Failure::new(
                     "child workflow canceled",
                     FailureKind::Canceled {
@@ -640,10 +625,7 @@ impl WorkflowRun {
                 }
             }
             Some(E::ChildWorkflowExecutionTimedOutEventAttributes(a)) => {
-                let machine = *self
-                    .initiated_by_event
-                    .get(&a.initiated_event_id)
-                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let machine = initiated(a.initiated_event_id)?;
                 let cause = Failure::new(
                     "child workflow timed out",
                     FailureKind::Timeout {
@@ -663,10 +645,7 @@ impl WorkflowRun {
                 }
             }
             Some(E::ChildWorkflowExecutionTerminatedEventAttributes(a)) => {
-                let machine = *self
-                    .initiated_by_event
-                    .get(&a.initiated_event_id)
-                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let machine = initiated(a.initiated_event_id)?;
                 let cause = Failure::new(
                     "child workflow terminated",
                     FailureKind::Terminated {
@@ -684,20 +663,14 @@ impl WorkflowRun {
                 }
             }
             Some(E::ExternalWorkflowExecutionSignaledEventAttributes(a)) => {
-                let machine = *self
-                    .initiated_by_event
-                    .get(&a.initiated_event_id)
-                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let machine = initiated(a.initiated_event_id)?;
                 Job::Resolve {
                     machine,
                     resolution: Resolution::Completed(Vec::new()),
                 }
             }
             Some(E::SignalExternalWorkflowExecutionFailedEventAttributes(a)) => {
-                let machine = *self
-                    .initiated_by_event
-                    .get(&a.initiated_event_id)
-                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let machine = initiated(a.initiated_event_id)?;
                 let failure = crate::converter::ApplicationFailure::new(format!(
                     "signal to external workflow failed (cause {})",
                     a.cause
@@ -709,20 +682,14 @@ impl WorkflowRun {
                 }
             }
             Some(E::ExternalWorkflowExecutionCancelRequestedEventAttributes(a)) => {
-                let machine = *self
-                    .initiated_by_event
-                    .get(&a.initiated_event_id)
-                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let machine = initiated(a.initiated_event_id)?;
                 Job::Resolve {
                     machine,
                     resolution: Resolution::Completed(Vec::new()),
                 }
             }
             Some(E::RequestCancelExternalWorkflowExecutionFailedEventAttributes(a)) => {
-                let machine = *self
-                    .initiated_by_event
-                    .get(&a.initiated_event_id)
-                    .ok_or_else(|| missing("initiated event", a.initiated_event_id))?;
+                let machine = initiated(a.initiated_event_id)?;
                 let failure = crate::converter::ApplicationFailure::new(format!(
                     "cancel request to external workflow failed (cause {})",
                     a.cause

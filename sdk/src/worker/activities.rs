@@ -79,9 +79,6 @@ impl ActivityPoller {
     pub(crate) async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), WorkerError> {
         let mut backoff = Duration::from_millis(100);
         loop {
-            if *shutdown.borrow() {
-                return Ok(());
-            }
             let Ok(permit) = self.slots.clone().acquire_owned().await else {
                 return Ok(());
             };
@@ -101,30 +98,14 @@ impl ActivityPoller {
                 Duration::from_secs(70),
                 |mut s, r| async move { s.poll_activity_task_queue(r).await },
             );
-            let task = tokio::select! {
-                _ = shutdown.changed() => return Ok(()),
-                task = poll => task,
-            };
-            let task = match task {
-                Ok(t) => t,
-                Err(ClientError::Rpc {
-                    code: tonic::Code::DeadlineExceeded,
-                    ..
-                }) => continue,
-                Err(e) if e.is_transient() => {
-                    tracing::warn!(error = %e, "activity task poll failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                    continue;
-                }
-                Err(e) => {
-                    return Err(WorkerError::Poll {
-                        task_queue: self.options.task_queue.clone(),
-                        source: e,
-                    });
-                }
-            };
-            backoff = Duration::from_millis(100);
+            let task =
+                match super::poll_once(poll, &mut shutdown, &mut backoff, &self.options.task_queue)
+                    .await?
+                {
+                    super::Polled::Task(task) => task,
+                    super::Polled::Nothing => continue,
+                    super::Polled::Shutdown => return Ok(()),
+                };
             if task.task_token.is_empty() {
                 continue;
             }

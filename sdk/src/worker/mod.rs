@@ -106,6 +106,51 @@ pub enum WorkerError {
     WorkflowThread,
 }
 
+/// What one long poll gave.
+pub(crate) enum Polled<T> {
+    Task(T),
+    /// Nothing this time (the poll expired, or failed transiently and was waited out).
+    Nothing,
+    Shutdown,
+}
+
+/// One long poll, with shutdown, expiry and transient failures (exponential backoff kept in
+/// `backoff`) handled the same way for workflow and activity tasks.
+pub(crate) async fn poll_once<T>(
+    poll: impl std::future::Future<Output = Result<T, ClientError>>,
+    shutdown: &mut watch::Receiver<bool>,
+    backoff: &mut Duration,
+    task_queue: &str,
+) -> Result<Polled<T>, WorkerError> {
+    if *shutdown.borrow() {
+        return Ok(Polled::Shutdown);
+    }
+    let result = tokio::select! {
+        _ = shutdown.changed() => return Ok(Polled::Shutdown),
+        result = poll => result,
+    };
+    match result {
+        Ok(task) => {
+            *backoff = Duration::from_millis(100);
+            Ok(Polled::Task(task))
+        }
+        Err(ClientError::Rpc {
+            code: tonic::Code::DeadlineExceeded,
+            ..
+        }) => Ok(Polled::Nothing),
+        Err(e) if e.is_transient() => {
+            tracing::warn!(error = %e, task_queue, "poll failed; retrying");
+            tokio::time::sleep(*backoff).await;
+            *backoff = (*backoff * 2).min(Duration::from_secs(10));
+            Ok(Polled::Nothing)
+        }
+        Err(source) => Err(WorkerError::Poll {
+            task_queue: task_queue.to_string(),
+            source,
+        }),
+    }
+}
+
 /// Asks a running worker to stop.
 #[derive(Clone, Debug)]
 pub struct ShutdownHandle(Arc<watch::Sender<bool>>);

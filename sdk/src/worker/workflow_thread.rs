@@ -404,9 +404,6 @@ impl Poller {
         };
         let mut backoff = Duration::from_millis(100);
         loop {
-            if *shutdown.borrow() {
-                return Ok(());
-            }
             let request = ws::PollWorkflowTaskQueueRequest {
                 namespace: self.client.namespace().to_string(),
                 task_queue: Some(queue.clone()),
@@ -419,30 +416,13 @@ impl Poller {
                 Duration::from_secs(70),
                 |mut s, r| async move { s.poll_workflow_task_queue(r).await },
             );
-            let task = tokio::select! {
-                _ = shutdown.changed() => return Ok(()),
-                task = poll => task,
+            let task = match super::poll_once(poll, &mut shutdown, &mut backoff, &self.task_queue)
+                .await?
+            {
+                super::Polled::Task(task) => task,
+                super::Polled::Nothing => continue,
+                super::Polled::Shutdown => return Ok(()),
             };
-            let task = match task {
-                Ok(t) => t,
-                Err(ClientError::Rpc {
-                    code: tonic::Code::DeadlineExceeded,
-                    ..
-                }) => continue,
-                Err(e) if e.is_transient() => {
-                    tracing::warn!(error = %e, "workflow task poll failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                    continue;
-                }
-                Err(e) => {
-                    return Err(WorkerError::Poll {
-                        task_queue: self.task_queue.clone(),
-                        source: e,
-                    });
-                }
-            };
-            backoff = Duration::from_millis(100);
             if task.task_token.is_empty() {
                 continue;
             }
