@@ -1,0 +1,285 @@
+//! The bundled orchestration server: a Temporal-compatible `WorkflowService` (and the part of
+//! `OperatorService` the CLI uses), in process or as the `reprise-server` binary.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use reprise_testing::server::{ServerOptions, TestServer};
+//! let server = TestServer::start(ServerOptions::default()).await?;
+//! let client = reprise::client::Client::connect(
+//!     reprise::client::ClientOptions::new(server.target()),
+//! ).await?;
+//! # drop(client);
+//! server.shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Inside: `frontend` validates requests and routes them; `history` keeps one mutable state per
+//! execution (sharded by workflow id) and turns every state transition into events + tasks
+//! committed through the [`Store`](crate::store::Store) in one call; `matching` hands each task to
+//! exactly one long-polling worker; `timers` fires user timers, timeouts and retry backoffs from
+//! the server's [`Clock`](crate::clock::Clock); `visibility` answers list/count queries.
+
+mod errors;
+mod frontend;
+pub(crate) mod history;
+mod matching;
+mod namespaces;
+mod timers;
+mod token;
+mod visibility;
+
+use crate::clock::{Clock, RealClock};
+use crate::store::{MemoryStore, NamespaceRecord, Store, StoreError};
+use reprise::api::temporal::api::enums::v1::IndexedValueType;
+use reprise::api::temporal::api::operatorservice::v1::operator_service_server::OperatorServiceServer;
+use reprise::api::temporal::api::workflowservice::v1::workflow_service_server::WorkflowServiceServer;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tonic::codec::CompressionEncoding;
+
+/// The version the server reports (`GetSystemInfo`, `GetClusterInfo`).
+pub const SERVER_VERSION: &str = concat!("reprise-server ", env!("CARGO_PKG_VERSION"));
+
+/// How to start a [`TestServer`].
+#[derive(Clone)]
+pub struct ServerOptions {
+    /// Where to listen; `None` = `127.0.0.1` on a free port.
+    pub address: Option<SocketAddr>,
+    /// Namespaces to register besides `default`.
+    pub namespaces: Vec<String>,
+    /// Custom search attributes registered in every namespace at start.
+    pub search_attributes: Vec<(String, IndexedValueType)>,
+    /// The clock (default: real time).
+    pub clock: Arc<dyn Clock>,
+    /// The store (default: a fresh [`MemoryStore`]).
+    pub store: Arc<dyn Store>,
+    /// The longest a long poll waits before answering empty (default 60 s, as the official
+    /// server; a caller's shorter deadline wins).
+    pub long_poll_timeout: Duration,
+}
+
+impl std::fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("address", &self.address)
+            .field("namespaces", &self.namespaces)
+            .field("search_attributes", &self.search_attributes)
+            .field("long_poll_timeout", &self.long_poll_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            address: None,
+            namespaces: Vec::new(),
+            search_attributes: Vec::new(),
+            clock: Arc::new(RealClock),
+            store: Arc::new(MemoryStore::new()),
+            long_poll_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl ServerOptions {
+    /// Listen on `address`.
+    pub fn with_address(mut self, address: SocketAddr) -> Self {
+        self.address = Some(address);
+        self
+    }
+
+    /// Also register namespace `name`.
+    pub fn with_namespace(mut self, name: impl Into<String>) -> Self {
+        self.namespaces.push(name.into());
+        self
+    }
+
+    /// Register a custom search attribute in every namespace.
+    pub fn with_search_attribute(
+        mut self,
+        name: impl Into<String>,
+        kind: IndexedValueType,
+    ) -> Self {
+        self.search_attributes.push((name.into(), kind));
+        self
+    }
+
+    /// Use `clock` (for example a [`VirtualClock`](crate::clock::VirtualClock)).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Cap long polls at `timeout`.
+    pub fn with_long_poll_timeout(mut self, timeout: Duration) -> Self {
+        self.long_poll_timeout = timeout;
+        self
+    }
+}
+
+/// Why the server could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An option is invalid.
+    #[error("invalid server option: {0}")]
+    InvalidOption(String),
+    /// The gRPC server failed.
+    #[error("server failed: {0}")]
+    Serve(String),
+}
+
+/// A running server. Dropping it without [`TestServer::shutdown`] stops it too (abruptly).
+#[derive(Debug)]
+pub struct TestServer {
+    address: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    serve: Option<tokio::task::JoinHandle<Result<(), tonic::transport::Error>>>,
+    timers: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server: binds, registers namespaces, and serves in the background.
+    pub async fn start(options: ServerOptions) -> Result<TestServer, ServerError> {
+        let address = options
+            .address
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|source| ServerError::Bind { address, source })?;
+        let address = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { address, source })?;
+        let store = options.store.clone();
+        let custom: BTreeMap<String, i32> = options
+            .search_attributes
+            .iter()
+            .map(|(n, t)| (n.clone(), *t as i32))
+            .collect();
+        let existing: Vec<String> = store.namespaces()?.into_iter().map(|n| n.name).collect();
+        let mut names = vec!["default".to_string()];
+        names.extend(options.namespaces.iter().cloned());
+        for name in names {
+            if name.is_empty() {
+                return Err(ServerError::InvalidOption("empty namespace name".into()));
+            }
+            if existing.contains(&name) {
+                continue;
+            }
+            store.put_namespace(NamespaceRecord {
+                name,
+                id: history::new_id(),
+                description: String::new(),
+                owner_email: String::new(),
+                retention: Duration::from_secs(86_400),
+                search_attributes: custom.clone(),
+                data: BTreeMap::new(),
+            })?;
+        }
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let matching = Arc::new(matching::Matching::default());
+        let timer_queue = Arc::new(timers::Timers::default());
+        let engine = Arc::new(history::Engine::new(
+            store.clone(),
+            matching,
+            timer_queue.clone(),
+            options.clock.clone(),
+            shutdown_rx.clone(),
+        ));
+        let namespaces = Arc::new(namespaces::Namespaces::new(store));
+        let timers = {
+            let engine = engine.clone();
+            tokio::spawn(timer_queue.run(
+                options.clock.clone(),
+                shutdown_rx.clone(),
+                move |run, kind| engine.fire_timer(run, kind),
+            ))
+        };
+        let workflow_service = WorkflowServiceServer::new(frontend::Frontend {
+            engine,
+            namespaces: namespaces.clone(),
+            long_poll: options.long_poll_timeout,
+            shutdown: shutdown_rx.clone(),
+        })
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(128 * 1024 * 1024)
+        .max_encoding_message_size(128 * 1024 * 1024);
+        let operator_service = OperatorServiceServer::new(frontend::Operator { namespaces })
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip);
+        let mut stop = shutdown_rx;
+        let serve = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(workflow_service)
+                .add_service(operator_service)
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    },
+                ),
+        );
+        Ok(TestServer {
+            address,
+            shutdown,
+            serve: Some(serve),
+            timers: Some(timers),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The address as a client target (`127.0.0.1:PORT`).
+    pub fn target(&self) -> String {
+        self.address.to_string()
+    }
+
+    /// Stops accepting, ends long polls, and waits (up to 5 s) for in-flight calls to finish.
+    pub async fn shutdown(mut self) -> Result<(), ServerError> {
+        self.shutdown.send_replace(true);
+        if let Some(timers) = self.timers.take() {
+            let _ = timers.await;
+        }
+        if let Some(mut serve) = self.serve.take() {
+            match tokio::time::timeout(Duration::from_secs(5), &mut serve).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => return Err(ServerError::Serve(e.to_string())),
+                Ok(Err(e)) => return Err(ServerError::Serve(e.to_string())),
+                Err(_) => serve.abort(),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.send_replace(true);
+        if let Some(serve) = self.serve.take() {
+            serve.abort();
+        }
+        if let Some(timers) = self.timers.take() {
+            timers.abort();
+        }
+    }
+}
