@@ -7,13 +7,24 @@ use reprise::api::google::rpc::Status as RpcStatus;
 use reprise::api::temporal::api::errordetails::v1 as details;
 use tonic::{Code, Status};
 
+/// The `Any` type URL of a message as the official server and SDKs write it. (`Name::type_url`
+/// of the generated types has no domain: `/temporal.api…`.)
+pub(crate) fn type_url<T: Name>() -> String {
+    format!("type.googleapis.com/{}", T::full_name())
+}
+
+/// True if an `Any` type URL names message `T`, whatever its domain.
+pub(crate) fn is_type<T: Name>(url: &str) -> bool {
+    url.rsplit('/').next() == Some(T::full_name().as_str())
+}
+
 /// A status with one typed detail.
 pub(crate) fn with_detail<T: Message + Name>(code: Code, message: String, detail: &T) -> Status {
     let rpc = RpcStatus {
         code: code as i32,
         message: message.clone(),
         details: vec![Any {
-            type_url: T::type_url(),
+            type_url: type_url::<T>(),
             value: detail.encode_to_vec(),
         }],
     };

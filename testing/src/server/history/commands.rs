@@ -2,7 +2,8 @@
 
 use super::lifecycle::{StartRequest, continued_origin, new_run};
 use super::state::{MutableState, UpdateState, normal_queue, std_duration};
-use prost::{Message as _, Name};
+use crate::server::errors::is_type;
+use prost::Message as _;
 use reprise::api::temporal::api::command::v1::{Command, command::Attributes as Cmd};
 use reprise::api::temporal::api::common::v1::{Memo, SearchAttributes, WorkflowType};
 use reprise::api::temporal::api::enums::v1::{
@@ -417,7 +418,7 @@ impl MutableState {
     fn apply_message(&mut self, m: &ProtocolMessage) {
         let Some(body) = &m.body else { return };
         let id = m.protocol_instance_id.clone();
-        if body.type_url == upd::Acceptance::type_url() {
+        if is_type::<upd::Acceptance>(&body.type_url) {
             let Ok(acceptance) = upd::Acceptance::decode(body.value.as_slice()) else {
                 return;
             };
@@ -442,7 +443,7 @@ impl MutableState {
             if let Some(u) = self.updates.get_mut(&id) {
                 u.state = UpdateState::Accepted(event_id);
             }
-        } else if body.type_url == upd::Rejection::type_url() {
+        } else if is_type::<upd::Rejection>(&body.type_url) {
             let Ok(rejection) = upd::Rejection::decode(body.value.as_slice()) else {
                 return;
             };
@@ -456,7 +457,7 @@ impl MutableState {
                     self.touched = true;
                 }
             }
-        } else if body.type_url == upd::Response::type_url() {
+        } else if is_type::<upd::Response>(&body.type_url) {
             let Ok(response) = upd::Response::decode(body.value.as_slice()) else {
                 return;
             };

@@ -149,7 +149,7 @@ impl Engine {
 
     /// Writes a transition through the store and dispatches its tasks.
     fn commit(&self, ms: &mut MutableState) -> Result<(), Status> {
-        if !ms.touched {
+        if !ms.touched && ms.new_tasks.is_empty() {
             return Ok(());
         }
         let new_version = ms.version + 1;

@@ -8,7 +8,7 @@ use super::{Engine, errors};
 use crate::server::matching::{QueueKey, QueueType, Task};
 use crate::server::token::Token;
 use crate::store::{RunKey, TimerKind};
-use prost::{Message as _, Name};
+use prost::Message as _;
 use reprise::api::google::protobuf::{Any, Timestamp};
 use reprise::api::temporal::api::common::v1::WorkflowType;
 use reprise::api::temporal::api::enums::v1::{EventType, TimeoutType, WorkflowTaskFailedCause};
@@ -98,7 +98,7 @@ impl MutableState {
                     protocol_instance_id: id.clone(),
                     sequencing_id: Some(SequencingId::EventId(started_event_id - 1)),
                     body: Some(Any {
-                        type_url: upd::Request::type_url(),
+                        type_url: errors::type_url::<upd::Request>(),
                         value: u.request.encode_to_vec(),
                     }),
                 }
