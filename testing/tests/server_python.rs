@@ -31,9 +31,18 @@ async fn python_worker_and_client_run_a_workflow_end_to_end() {
         output.status
     );
     // The history the Python client fetched has the official server's shape.
-    let events: Vec<&str> = stdout.lines().filter(|l| l.starts_with("EVENT_TYPE_")).collect();
-    assert_eq!(events.first(), Some(&"EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"));
-    assert_eq!(events.last(), Some(&"EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"));
+    let events: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("EVENT_TYPE_"))
+        .collect();
+    assert_eq!(
+        events.first(),
+        Some(&"EVENT_TYPE_WORKFLOW_EXECUTION_STARTED")
+    );
+    assert_eq!(
+        events.last(),
+        Some(&"EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED")
+    );
     let activity: Vec<&str> = events
         .iter()
         .copied()
