@@ -1,0 +1,1062 @@
+//! Activities, timers, timeouts, workflow-task failures, buffering of events during a workflow
+//! task, sticky queues, history paging and visibility queries against the bundled server, with
+//! raw worker RPCs. Event sequences follow the official server's (see
+//! ../shared/histories/event-listings.txt).
+
+mod support;
+
+use reprise::api::temporal::api::command::v1::{self as cmd, command::Attributes as A};
+use reprise::api::temporal::api::enums::v1::{
+    CommandType, EventType as E, RetryState, TimeoutType, WorkflowExecutionStatus,
+    WorkflowTaskFailedCause,
+};
+use reprise::api::temporal::api::failure::v1::{
+    ApplicationFailureInfo, Failure, failure::FailureInfo,
+};
+use reprise::api::temporal::api::history::v1::history_event::Attributes as Ev;
+use reprise::api::temporal::api::taskqueue::v1::StickyExecutionAttributes;
+use reprise::api::temporal::api::workflowservice::v1 as ws;
+use reprise::client::{ClientError, WorkflowOptions};
+use reprise_testing::clock::{Clock, VirtualClock};
+use reprise_testing::server::{ServerOptions, TestServer};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use support::*;
+
+fn app_failure(message: &str, non_retryable: bool) -> Failure {
+    Failure {
+        message: message.into(),
+        failure_info: Some(FailureInfo::ApplicationFailureInfo(
+            ApplicationFailureInfo {
+                r#type: "TestError".into(),
+                non_retryable,
+                ..Default::default()
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+async fn fail_activity(client: &reprise::client::Client, token: Vec<u8>, failure: Failure) {
+    client
+        .workflow_service()
+        .respond_activity_task_failed(ws::RespondActivityTaskFailedRequest {
+            task_token: token,
+            failure: Some(failure),
+            identity: "test-activity-worker".into(),
+            namespace: client.namespace().into(),
+            ..Default::default()
+        })
+        .await
+        .expect("respond activity failed");
+}
+
+#[tokio::test]
+async fn activity_is_retried_with_backoff_then_completes() {
+    let (_server, client) = start().await;
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow("WithActivity", (), WorkflowOptions::new(unique("act"), &tq))
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    let schedule = schedule_activity(
+        "1",
+        "charge",
+        &tq,
+        Duration::from_secs(10),
+        retry(Duration::from_millis(300), 3),
+    );
+    complete(&client, task.task_token, vec![activity_command(schedule)]).await;
+
+    let first = poll_activity(&client, &tq).await;
+    assert_eq!((first.attempt, first.activity_id.as_str()), (1, "1"));
+    assert_eq!(
+        first.activity_type.as_ref().map(|t| t.name.as_str()),
+        Some("charge")
+    );
+    let failed_at = Instant::now();
+    fail_activity(
+        &client,
+        first.task_token,
+        app_failure("card processor unavailable", false),
+    )
+    .await;
+    let second = poll_activity(&client, &tq).await;
+    assert_eq!(second.attempt, 2);
+    assert!(
+        failed_at.elapsed() >= Duration::from_millis(250),
+        "backoff honoured: {:?}",
+        failed_at.elapsed()
+    );
+    client
+        .workflow_service()
+        .respond_activity_task_completed(ws::RespondActivityTaskCompletedRequest {
+            task_token: second.task_token,
+            result: payloads(&client, &"charged"),
+            identity: "test-activity-worker".into(),
+            namespace: client.namespace().into(),
+            ..Default::default()
+        })
+        .await
+        .expect("complete activity");
+
+    let task = poll_task(&client, &tq).await;
+    let history = task.history.clone().expect("history");
+    assert_eq!(
+        types(&history),
+        [
+            E::WorkflowExecutionStarted,
+            E::WorkflowTaskScheduled,
+            E::WorkflowTaskStarted,
+            E::WorkflowTaskCompleted,
+            E::ActivityTaskScheduled,
+            E::ActivityTaskStarted,
+            E::ActivityTaskCompleted,
+            E::WorkflowTaskScheduled,
+            E::WorkflowTaskStarted,
+        ]
+    );
+    let Some(Ev::ActivityTaskScheduledEventAttributes(s)) = &history.events[4].attributes else {
+        panic!()
+    };
+    assert_eq!(s.workflow_task_completed_event_id, 4);
+    assert_eq!(s.retry_policy.as_ref().map(|p| p.maximum_attempts), Some(3));
+    assert_eq!(
+        s.task_queue.as_ref().map(|q| q.name.as_str()),
+        Some(tq.as_str())
+    );
+    let Some(Ev::ActivityTaskStartedEventAttributes(started)) = &history.events[5].attributes
+    else {
+        panic!()
+    };
+    assert_eq!(started.attempt, 2);
+    assert_eq!(started.scheduled_event_id, 5);
+    assert_eq!(
+        started.last_failure.as_ref().map(|f| f.message.as_str()),
+        Some("card processor unavailable")
+    );
+    let Some(Ev::ActivityTaskCompletedEventAttributes(done)) = &history.events[6].attributes else {
+        panic!()
+    };
+    assert_eq!((done.scheduled_event_id, done.started_event_id), (5, 6));
+    complete(
+        &client,
+        task.task_token,
+        vec![complete_workflow(payloads(&client, &"ok"))],
+    )
+    .await;
+    assert_eq!(handle.result::<String>().await.expect("result"), "ok");
+}
+
+#[tokio::test]
+async fn activity_failures_end_with_the_right_retry_state() {
+    let (_server, client) = start().await;
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow("Failing", (), WorkflowOptions::new(unique("fail"), &tq))
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    complete(
+        &client,
+        task.task_token,
+        vec![
+            activity_command(schedule_activity(
+                "a",
+                "flaky",
+                &tq,
+                Duration::from_secs(10),
+                retry(Duration::from_millis(50), 2),
+            )),
+            activity_command(schedule_activity(
+                "b",
+                "broken",
+                &tq,
+                Duration::from_secs(10),
+                None,
+            )),
+        ],
+    )
+    .await;
+    for _ in 0..3 {
+        let t = poll_activity(&client, &tq).await;
+        let non_retryable = t.activity_id == "b";
+        fail_activity(
+            &client,
+            t.task_token,
+            app_failure(&format!("{} failed", t.activity_id), non_retryable),
+        )
+        .await;
+    }
+    // Both activities are closed now: both failures are in the history.
+    let mut history = handle.fetch_history().await.expect("history");
+    for _ in 0..50 {
+        if types(&history)
+            .iter()
+            .filter(|t| **t == E::ActivityTaskFailed)
+            .count()
+            == 2
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        history = handle.fetch_history().await.expect("history");
+    }
+    let failed: Vec<_> = history
+        .events
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(Ev::ActivityTaskFailedEventAttributes(f)) => Some(f.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed.len(), 2, "{:?}", types(&history));
+    let by_message = |m: &str| {
+        failed
+            .iter()
+            .find(|f| f.failure.as_ref().is_some_and(|x| x.message == m))
+            .cloned()
+            .expect(m)
+    };
+    assert_eq!(
+        by_message("a failed").retry_state,
+        RetryState::MaximumAttemptsReached as i32
+    );
+    assert_eq!(
+        by_message("b failed").retry_state,
+        RetryState::NonRetryableFailure as i32
+    );
+    // Each failure follows its own ActivityTaskStarted.
+    for f in &failed {
+        let started = history
+            .events
+            .iter()
+            .find(|e| e.event_id == f.started_event_id)
+            .expect("started event");
+        assert_eq!(started.event_type, E::ActivityTaskStarted as i32);
+    }
+}
+
+#[tokio::test]
+async fn activity_timeouts() {
+    let (_server, client) = start().await;
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow(
+            "Timeouts",
+            (),
+            WorkflowOptions::new(unique("timeouts"), &tq),
+        )
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    let mut heartbeat = schedule_activity(
+        "hb",
+        "beating",
+        &tq,
+        Duration::from_secs(30),
+        retry(Duration::from_millis(10), 1),
+    );
+    heartbeat.heartbeat_timeout = Some(Duration::from_millis(300).into());
+    let start_to_close = schedule_activity(
+        "stc",
+        "slow",
+        &tq,
+        Duration::from_millis(300),
+        retry(Duration::from_millis(10), 2),
+    );
+    let mut schedule_to_close = schedule_activity(
+        "s2c",
+        "never-polled",
+        &format!("{tq}-nobody"),
+        Duration::ZERO,
+        None,
+    );
+    schedule_to_close.schedule_to_close_timeout = Some(Duration::from_millis(300).into());
+    complete(
+        &client,
+        task.task_token,
+        vec![
+            activity_command(heartbeat),
+            activity_command(start_to_close),
+            activity_command(schedule_to_close),
+        ],
+    )
+    .await;
+    let mut attempts_of_stc = 0;
+    for _ in 0..3 {
+        let t = poll_activity(&client, &tq).await;
+        if t.activity_id == "hb" {
+            let r = client
+                .workflow_service()
+                .record_activity_task_heartbeat(ws::RecordActivityTaskHeartbeatRequest {
+                    task_token: t.task_token,
+                    details: payloads(&client, &"step 1"),
+                    identity: "test".into(),
+                    namespace: client.namespace().into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("heartbeat")
+                .into_inner();
+            assert!(!r.cancel_requested);
+        } else {
+            attempts_of_stc += 1;
+            assert_eq!(t.attempt, attempts_of_stc);
+        }
+        // Never answer: let the timeouts fire.
+    }
+    assert_eq!(attempts_of_stc, 2, "start-to-close timeouts are retried");
+    let mut timed_out = Vec::new();
+    for _ in 0..100 {
+        let history = handle.fetch_history().await.expect("history");
+        timed_out = history
+            .events
+            .iter()
+            .filter_map(|e| match &e.attributes {
+                Some(Ev::ActivityTaskTimedOutEventAttributes(a)) => {
+                    Some((a.clone(), history.events.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        if timed_out.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(timed_out.len(), 3);
+    let kind =
+        |a: &reprise::api::temporal::api::history::v1::ActivityTaskTimedOutEventAttributes| match a
+            .failure
+            .as_ref()
+            .and_then(|f| f.failure_info.clone())
+        {
+            Some(FailureInfo::TimeoutFailureInfo(t)) => {
+                (t.timeout_type, t.last_heartbeat_details.is_some())
+            }
+            _ => (0, false),
+        };
+    let kinds: Vec<_> = timed_out.iter().map(|(a, _)| kind(a)).collect();
+    assert!(
+        kinds.contains(&(TimeoutType::Heartbeat as i32, true)),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(TimeoutType::StartToClose as i32, false)),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(TimeoutType::ScheduleToClose as i32, false)),
+        "{kinds:?}"
+    );
+    for (a, _) in &timed_out {
+        let message = a
+            .failure
+            .as_ref()
+            .map(|f| f.message.clone())
+            .unwrap_or_default();
+        assert!(
+            message.starts_with("activity ") && message.ends_with(" timeout"),
+            "{message}"
+        );
+        if kind(a).0 == TimeoutType::ScheduleToClose as i32 {
+            assert_eq!(
+                a.started_event_id, 0,
+                "never started: no ActivityTaskStarted"
+            );
+            assert_eq!(a.retry_state, RetryState::Timeout as i32);
+        } else {
+            assert_eq!(a.retry_state, RetryState::MaximumAttemptsReached as i32);
+        }
+    }
+}
+
+#[tokio::test]
+async fn timers_fire_and_cancel() {
+    let (_server, client) = start().await;
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow("Timers", (), WorkflowOptions::new(unique("timers"), &tq))
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    let started = Instant::now();
+    complete(
+        &client,
+        task.task_token,
+        vec![
+            start_timer("1", Duration::from_millis(200)),
+            start_timer("2", Duration::from_secs(3600)),
+        ],
+    )
+    .await;
+    let task = poll_task(&client, &tq).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(180),
+        "fired early: {:?}",
+        started.elapsed()
+    );
+    complete(
+        &client,
+        task.task_token,
+        vec![
+            cancel_timer("2"),
+            complete_workflow(payloads(&client, &"timers done")),
+        ],
+    )
+    .await;
+    assert_eq!(
+        handle.result::<String>().await.expect("result"),
+        "timers done"
+    );
+    let history = handle.fetch_history().await.expect("history");
+    assert_eq!(
+        types(&history),
+        [
+            E::WorkflowExecutionStarted,
+            E::WorkflowTaskScheduled,
+            E::WorkflowTaskStarted,
+            E::WorkflowTaskCompleted,
+            E::TimerStarted,
+            E::TimerStarted,
+            E::TimerFired,
+            E::WorkflowTaskScheduled,
+            E::WorkflowTaskStarted,
+            E::WorkflowTaskCompleted,
+            E::TimerCanceled,
+            E::WorkflowExecutionCompleted,
+        ]
+    );
+    let Some(Ev::TimerFiredEventAttributes(fired)) = &history.events[6].attributes else {
+        panic!()
+    };
+    assert_eq!((fired.timer_id.as_str(), fired.started_event_id), ("1", 5));
+    let Some(Ev::TimerCanceledEventAttributes(canceled)) = &history.events[10].attributes else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            canceled.timer_id.as_str(),
+            canceled.started_event_id,
+            canceled.workflow_task_completed_event_id
+        ),
+        ("2", 6, 10)
+    );
+}
+
+#[tokio::test]
+async fn a_virtual_clock_fires_a_month_long_timer_at_once() {
+    let clock = Arc::new(VirtualClock::new(SystemTime::now()));
+    let (_server, client) = start_with(ServerOptions::default().with_clock(clock.clone())).await;
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow("Sleepy", (), WorkflowOptions::new(unique("sleepy"), &tq))
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    complete(
+        &client,
+        task.task_token,
+        vec![start_timer("month", Duration::from_secs(30 * 86_400))],
+    )
+    .await;
+    let before = clock.now();
+    clock.advance(Duration::from_secs(30 * 86_400));
+    let wall = Instant::now();
+    let task = poll_task(&client, &tq).await;
+    assert!(wall.elapsed() < Duration::from_secs(5));
+    let history = task.history.expect("history");
+    let fired = history
+        .events
+        .iter()
+        .find(|e| e.event_type == E::TimerFired as i32)
+        .expect("fired");
+    let at = fired.event_time.expect("time").to_system_time();
+    assert!(at.duration_since(before).expect("later") >= Duration::from_secs(30 * 86_400));
+    complete(&client, task.task_token, vec![complete_workflow(None)]).await;
+    handle.result::<()>().await.expect("completed");
+}
+
+#[tokio::test]
+async fn workflow_task_timeout_and_failure_schedule_a_new_attempt() {
+    let (_server, client) = start().await;
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow(
+            "Slow",
+            (),
+            WorkflowOptions::new(unique("slow"), &tq).with_task_timeout(Duration::from_millis(500)),
+        )
+        .await
+        .expect("start");
+    let first = poll_task(&client, &tq).await;
+    assert_eq!(first.attempt, 1);
+    // No answer: the task times out and comes back as attempt 2.
+    let second = poll_task(&client, &tq).await;
+    assert_eq!(second.attempt, 2);
+    // The late answer to the first attempt is refused.
+    let late = respond(&client, first.task_token, vec![])
+        .await
+        .expect_err("stale token");
+    assert_eq!(late.code(), tonic::Code::NotFound);
+    client
+        .workflow_service()
+        .respond_workflow_task_failed(ws::RespondWorkflowTaskFailedRequest {
+            task_token: second.task_token,
+            cause: WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure as i32,
+            failure: Some(app_failure("bug", false)),
+            identity: "test-worker".into(),
+            namespace: client.namespace().into(),
+            ..Default::default()
+        })
+        .await
+        .expect("fail task");
+    let third = poll_task(&client, &tq).await;
+    assert_eq!(third.attempt, 3);
+    complete(&client, third.task_token, vec![complete_workflow(None)]).await;
+    handle.result::<()>().await.expect("completed");
+    let history = handle.fetch_history().await.expect("history");
+    assert_eq!(
+        types(&history),
+        [
+            E::WorkflowExecutionStarted,
+            E::WorkflowTaskScheduled,
+            E::WorkflowTaskStarted,
+            E::WorkflowTaskTimedOut,
+            E::WorkflowTaskScheduled,
+            E::WorkflowTaskStarted,
+            E::WorkflowTaskFailed,
+            E::WorkflowTaskScheduled,
+            E::WorkflowTaskStarted,
+            E::WorkflowTaskCompleted,
+            E::WorkflowExecutionCompleted,
+        ]
+    );
+    let Some(Ev::WorkflowTaskTimedOutEventAttributes(t)) = &history.events[3].attributes else {
+        panic!()
+    };
+    assert_eq!(t.timeout_type, TimeoutType::StartToClose as i32);
+    let Some(Ev::WorkflowTaskFailedEventAttributes(f)) = &history.events[6].attributes else {
+        panic!()
+    };
+    assert_eq!(
+        f.cause,
+        WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure as i32
+    );
+}
+
+#[tokio::test]
+async fn a_signal_during_a_workflow_task_is_buffered_and_blocks_completion() {
+    let (_server, client) = start().await;
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow(
+            "Buffered",
+            (),
+            WorkflowOptions::new(unique("buffered"), &tq),
+        )
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    handle.signal("late", ("x",)).await.expect("signal");
+    // The signal is not in the history while the task runs.
+    let mid = handle.fetch_history().await.expect("history");
+    assert_eq!(types(&mid).last(), Some(&E::WorkflowTaskStarted));
+    // Completing now would lose the signal: the server refuses the completion.
+    complete(&client, task.task_token, vec![complete_workflow(None)]).await;
+    let task = poll_task(&client, &tq).await;
+    assert!(
+        task.history
+            .as_ref()
+            .expect("h")
+            .events
+            .iter()
+            .any(|e| e.event_type == E::WorkflowExecutionSignaled as i32)
+    );
+    complete(&client, task.task_token, vec![complete_workflow(None)]).await;
+    handle.result::<()>().await.expect("completed");
+    let history = handle.fetch_history().await.expect("history");
+    assert_eq!(
+        types(&history),
+        [
+            E::WorkflowExecutionStarted,
+            E::WorkflowTaskScheduled,
+            E::WorkflowTaskStarted,
+            E::WorkflowTaskFailed,
+            E::WorkflowExecutionSignaled,
+            E::WorkflowTaskScheduled,
+            E::WorkflowTaskStarted,
+            E::WorkflowTaskCompleted,
+            E::WorkflowExecutionCompleted,
+        ]
+    );
+    let Some(Ev::WorkflowTaskFailedEventAttributes(f)) = &history.events[3].attributes else {
+        panic!()
+    };
+    assert_eq!(f.cause, WorkflowTaskFailedCause::UnhandledCommand as i32);
+}
+
+#[tokio::test]
+async fn canceling_an_activity_that_has_not_started() {
+    let (_server, client) = start().await;
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow(
+            "CancelAct",
+            (),
+            WorkflowOptions::new(unique("cancel-act"), &tq),
+        )
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    complete(
+        &client,
+        task.task_token,
+        vec![activity_command(schedule_activity(
+            "1",
+            "a",
+            &format!("{tq}-nobody"),
+            Duration::from_secs(5),
+            None,
+        ))],
+    )
+    .await;
+    handle.signal("cancel-it", ()).await.expect("signal");
+    let task = poll_task(&client, &tq).await;
+    let cancel = command(
+        CommandType::RequestCancelActivityTask,
+        A::RequestCancelActivityTaskCommandAttributes(
+            cmd::RequestCancelActivityTaskCommandAttributes {
+                scheduled_event_id: 5,
+            },
+        ),
+    );
+    complete(&client, task.task_token, vec![cancel]).await;
+    let task = poll_task(&client, &tq).await;
+    let history = task.history.expect("history");
+    let tail: Vec<_> = types(&history).into_iter().skip(9).collect();
+    assert_eq!(
+        tail,
+        [
+            E::ActivityTaskCancelRequested,
+            E::ActivityTaskCanceled,
+            E::WorkflowTaskScheduled,
+            E::WorkflowTaskStarted
+        ],
+        "{:?}",
+        types(&history)
+    );
+}
+
+#[tokio::test]
+async fn invalid_requests_get_invalid_argument() {
+    let (_server, client) = start().await;
+    let tq = unique("tq");
+    let svc = client.workflow_service();
+    let handle = client
+        .start_workflow("Bad", (), WorkflowOptions::new(unique("bad"), &tq))
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    let mut no_id = schedule_activity("", "a", &tq, Duration::from_secs(1), None);
+    no_id.activity_id.clear();
+    let err = respond(&client, task.task_token, vec![activity_command(no_id)])
+        .await
+        .expect_err("no activity id");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().contains("ActivityId"), "{}", err.message());
+    let history = handle.fetch_history().await.expect("history");
+    let failed = history.events.iter().find_map(|e| match &e.attributes {
+        Some(Ev::WorkflowTaskFailedEventAttributes(f)) => Some(f.cause),
+        _ => None,
+    });
+    assert_eq!(
+        failed,
+        Some(WorkflowTaskFailedCause::BadScheduleActivityAttributes as i32)
+    );
+
+    let err = respond(&client, b"garbage".to_vec(), vec![])
+        .await
+        .expect_err("bad token");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    let err = svc
+        .clone()
+        .poll_workflow_task_queue(ws::PollWorkflowTaskQueueRequest {
+            namespace: "default".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("no task queue");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    let err = svc
+        .clone()
+        .start_workflow_execution(ws::StartWorkflowExecutionRequest {
+            namespace: "no-such-namespace".into(),
+            workflow_id: "x".into(),
+            workflow_type: Some(reprise::api::temporal::api::common::v1::WorkflowType {
+                name: "T".into(),
+            }),
+            task_queue: queue("q"),
+            ..Default::default()
+        })
+        .await
+        .expect_err("unknown namespace");
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    let options = WorkflowOptions::new(unique("sa"), &tq).with_search_attribute(
+        "Undefined",
+        client.data_converter().to_payload(&"x").expect("p"),
+    );
+    match client.start_workflow("T", (), options).await {
+        Err(ClientError::InvalidArgument { message }) => {
+            assert!(message.contains("Undefined"), "{message}")
+        }
+        other => panic!("expected InvalidArgument, got {other:?}"),
+    }
+    match client.count_workflows("WorkflowType = ").await {
+        Err(ClientError::InvalidArgument { message }) => {
+            assert!(message.contains("invalid query"), "{message}")
+        }
+        other => panic!("expected InvalidArgument, got {other:?}"),
+    }
+    match client.count_workflows("StartTime > 'yesterday'").await {
+        Err(ClientError::InvalidArgument { message }) => {
+            assert!(message.contains("RFC 3339"), "{message}")
+        }
+        other => panic!("expected InvalidArgument, got {other:?}"),
+    }
+    let err = svc
+        .clone()
+        .get_workflow_execution_history(ws::GetWorkflowExecutionHistoryRequest {
+            namespace: "default".into(),
+            execution: Some(reprise::api::temporal::api::common::v1::WorkflowExecution {
+                workflow_id: String::new(),
+                run_id: String::new(),
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect_err("no workflow id");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn sticky_queue_gets_partial_history_and_falls_back_to_the_normal_queue() {
+    let (_server, client) = start().await;
+    let tq = unique("tq");
+    let sticky = format!("{tq}-sticky");
+    let handle = client
+        .start_workflow("Sticky", (), WorkflowOptions::new(unique("sticky"), &tq))
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    let stick = |token: Vec<u8>, timeout: Duration| ws::RespondWorkflowTaskCompletedRequest {
+        task_token: token,
+        identity: "test-worker".into(),
+        namespace: client.namespace().into(),
+        sticky_attributes: Some(StickyExecutionAttributes {
+            worker_task_queue: sticky_queue(&sticky, &tq),
+            schedule_to_start_timeout: Some(timeout.into()),
+        }),
+        ..Default::default()
+    };
+    client
+        .workflow_service()
+        .respond_workflow_task_completed(stick(task.task_token, Duration::from_secs(10)))
+        .await
+        .expect("complete");
+    handle.signal("one", ()).await.expect("signal");
+    let task = poll_once(&client, sticky_queue(&sticky, &tq)).await;
+    assert!(
+        !task.task_token.is_empty(),
+        "the task went to the sticky queue"
+    );
+    let events = task.history.as_ref().expect("history").events.clone();
+    assert_eq!(
+        events.first().map(|e| e.event_id),
+        Some(task.previous_started_event_id + 1),
+        "partial history"
+    );
+    assert_eq!(
+        events.last().map(|e| e.event_id),
+        Some(task.started_event_id)
+    );
+    // Stay sticky with a short schedule-to-start timeout; nobody polls the sticky queue.
+    client
+        .workflow_service()
+        .respond_workflow_task_completed(stick(task.task_token, Duration::from_millis(300)))
+        .await
+        .expect("complete");
+    handle.signal("two", ()).await.expect("signal");
+    let task = poll_task(&client, &tq).await;
+    assert_eq!(
+        task.history
+            .as_ref()
+            .expect("h")
+            .events
+            .first()
+            .map(|e| e.event_id),
+        Some(1),
+        "full history on the normal queue"
+    );
+    let history = handle.fetch_history().await.expect("history");
+    let timed_out = history.events.iter().find_map(|e| match &e.attributes {
+        Some(Ev::WorkflowTaskTimedOutEventAttributes(t)) => Some(t.timeout_type),
+        _ => None,
+    });
+    assert_eq!(timed_out, Some(TimeoutType::ScheduleToStart as i32));
+    let sticky_scheduled = history.events.iter().filter(|e| matches!(&e.attributes,
+        Some(Ev::WorkflowTaskScheduledEventAttributes(s)) if s.task_queue.as_ref().is_some_and(|q| q.name == sticky && q.normal_name == tq))).count();
+    assert_eq!(sticky_scheduled, 2);
+}
+
+#[tokio::test]
+async fn history_pages_forward_and_backward() {
+    let (_server, client) = start().await;
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow("Paged", (), WorkflowOptions::new(unique("paged"), &tq))
+        .await
+        .expect("start");
+    for i in 0..23 {
+        handle.signal("s", (i,)).await.expect("signal");
+    }
+    // 1 started + 1 task scheduled + 23 signals = 25 events, in pages of 10.
+    let execution = Some(reprise::api::temporal::api::common::v1::WorkflowExecution {
+        workflow_id: handle.workflow_id().to_string(),
+        run_id: String::new(),
+    });
+    let mut token = Vec::new();
+    let mut ids = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = client
+            .workflow_service()
+            .get_workflow_execution_history(ws::GetWorkflowExecutionHistoryRequest {
+                namespace: "default".into(),
+                execution: execution.clone(),
+                maximum_page_size: 10,
+                next_page_token: token,
+                ..Default::default()
+            })
+            .await
+            .expect("page")
+            .into_inner();
+        pages += 1;
+        ids.extend(page.history.expect("h").events.iter().map(|e| e.event_id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(ids, (1..=25).collect::<Vec<i64>>());
+    let mut token = Vec::new();
+    let mut reverse = Vec::new();
+    loop {
+        let page = client
+            .workflow_service()
+            .get_workflow_execution_history_reverse(ws::GetWorkflowExecutionHistoryReverseRequest {
+                namespace: "default".into(),
+                execution: execution.clone(),
+                maximum_page_size: 10,
+                next_page_token: token,
+            })
+            .await
+            .expect("reverse page")
+            .into_inner();
+        reverse.extend(page.history.expect("h").events.iter().map(|e| e.event_id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(reverse, (1..=25).rev().collect::<Vec<i64>>());
+}
+
+#[tokio::test]
+async fn visibility_queries() {
+    let options = ServerOptions::default()
+        .with_search_attribute(
+            "CustomerId",
+            reprise::api::temporal::api::enums::v1::IndexedValueType::Keyword,
+        )
+        .with_search_attribute(
+            "Amount",
+            reprise::api::temporal::api::enums::v1::IndexedValueType::Int,
+        );
+    let (_server, client) = start_with(options).await;
+    let dc = client.data_converter();
+    let before = reprise::api::google::protobuf::Timestamp::from(SystemTime::now()).to_rfc3339();
+    for (id, kind, customer, amount) in [
+        ("v-1", "A", "alice", 10),
+        ("v-2", "A", "bob", 20),
+        ("v-3", "B", "alice", 30),
+    ] {
+        client
+            .start_workflow(
+                kind,
+                (),
+                WorkflowOptions::new(id, "nowhere")
+                    .with_search_attribute("CustomerId", dc.to_payload(&customer).expect("p"))
+                    .with_search_attribute("Amount", dc.to_payload(&amount).expect("p")),
+            )
+            .await
+            .expect("start");
+    }
+    client
+        .workflow_handle("v-2", None)
+        .terminate("stop", ())
+        .await
+        .expect("terminate");
+    let ids = |q: &'static str| {
+        let client = client.clone();
+        async move {
+            use futures::TryStreamExt;
+            let all: Vec<_> = client.list_workflows(q).try_collect().await.expect("list");
+            all.into_iter().map(|w| w.workflow_id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        ids("WorkflowType = 'A' ORDER BY WorkflowId").await,
+        ["v-1", "v-2"]
+    );
+    assert_eq!(ids("CustomerId = 'alice' AND Amount > 15").await, ["v-3"]);
+    assert_eq!(
+        ids("CustomerId = 'bob' OR WorkflowType = 'B' ORDER BY Amount DESC").await,
+        ["v-3", "v-2"]
+    );
+    assert_eq!(ids("ExecutionStatus = 'Terminated'").await, ["v-2"]);
+    assert_eq!(ids("ExecutionStatus = 'Running' AND WorkflowId IN ('v-1', 'v-2', 'v-3') ORDER BY WorkflowId ASC").await, ["v-1", "v-3"]);
+    assert_eq!(
+        ids("Amount BETWEEN 10 AND 20 ORDER BY Amount").await,
+        ["v-1", "v-2"]
+    );
+    assert_eq!(
+        ids("WorkflowId STARTS_WITH 'v-' AND CloseTime IS NOT NULL").await,
+        ["v-2"]
+    );
+    let since = format!("StartTime >= '{before}'");
+    let n = client.count_workflows(&since).await.expect("count");
+    assert_eq!(n, 3);
+    let grouped = client
+        .workflow_service()
+        .count_workflow_executions(ws::CountWorkflowExecutionsRequest {
+            namespace: "default".into(),
+            query: "GROUP BY ExecutionStatus".into(),
+        })
+        .await
+        .expect("count group by")
+        .into_inner();
+    assert_eq!(grouped.count, 3);
+    let groups: Vec<(String, i64)> = grouped
+        .groups
+        .iter()
+        .map(|g| {
+            (
+                String::from_utf8_lossy(&g.group_values[0].data).into_owned(),
+                g.count,
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("\"Running\"".to_string(), 2),
+            ("\"Terminated\"".to_string(), 1)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn run_timeout_and_id_policies() {
+    use reprise::api::temporal::api::enums::v1::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy};
+    let (_server, client) = start().await;
+    let id = unique("timed");
+    let handle = client
+        .start_workflow(
+            "Timed",
+            (),
+            WorkflowOptions::new(&id, "nowhere").with_run_timeout(Duration::from_millis(300)),
+        )
+        .await
+        .expect("start");
+    match handle.result::<()>().await {
+        Err(ClientError::WorkflowTimedOut) => {}
+        other => panic!("expected timed out, got {other:?}"),
+    }
+    // Reject duplicate: a closed id cannot be reused.
+    let err = client
+        .start_workflow(
+            "Timed",
+            (),
+            WorkflowOptions::new(&id, "nowhere")
+                .with_id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate),
+        )
+        .await;
+    assert!(
+        matches!(err, Err(ClientError::AlreadyStarted { .. })),
+        "{err:?}"
+    );
+    // Allow duplicate (the default) starts a new run.
+    let second = client
+        .start_workflow("Timed", (), WorkflowOptions::new(&id, "nowhere"))
+        .await
+        .expect("new run");
+    assert_ne!(second.run_id(), handle.run_id());
+    // Use existing returns the running run; terminate existing replaces it.
+    let same = client
+        .start_workflow(
+            "Timed",
+            (),
+            WorkflowOptions::new(&id, "nowhere")
+                .with_id_conflict_policy(WorkflowIdConflictPolicy::UseExisting),
+        )
+        .await
+        .expect("use existing");
+    assert_eq!(same.run_id(), second.run_id());
+    let third = client
+        .start_workflow(
+            "Timed",
+            (),
+            WorkflowOptions::new(&id, "nowhere")
+                .with_id_conflict_policy(WorkflowIdConflictPolicy::TerminateExisting),
+        )
+        .await
+        .expect("terminate existing");
+    assert_ne!(third.run_id(), second.run_id());
+    assert_eq!(
+        second.describe().await.expect("describe").status,
+        WorkflowExecutionStatus::Terminated
+    );
+    assert_eq!(
+        third.describe().await.expect("describe").status,
+        WorkflowExecutionStatus::Running
+    );
+}
+
+#[tokio::test]
+async fn in_process_start_up_is_fast() {
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let server = TestServer::start(ServerOptions::default())
+            .await
+            .expect("start");
+        times.push(t.elapsed());
+        server.shutdown().await.expect("shutdown");
+    }
+    times.sort();
+    let median = times[times.len() / 2];
+    eprintln!(
+        "TestServer::start: min {:?}, median {:?}, max {:?}",
+        times[0],
+        median,
+        times[times.len() - 1]
+    );
+    assert!(
+        median < Duration::from_millis(10),
+        "median start-up {median:?}"
+    );
+}
