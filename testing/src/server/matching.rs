@@ -227,8 +227,9 @@ mod tests {
     async fn an_abandoned_poll_returns_its_task() {
         let matching = Arc::new(Matching::default());
         let (_tx, mut rx) = watch::channel(false);
+        let k = key();
         {
-            let poll = matching.poll(&key(), Instant::now() + Duration::from_secs(5), &mut rx);
+            let poll = matching.poll(&k, Instant::now() + Duration::from_secs(5), &mut rx);
             tokio::pin!(poll);
             // Register the poller, deliver to it, then drop the poll before it observes the task.
             assert!(futures_poll_once(poll.as_mut()).await.is_none());

@@ -94,12 +94,12 @@ impl Namespaces {
                 }
                 Ok(_) => {}
             }
-            if let Some(existing) = record.search_attributes.get(k) {
-                if existing != v {
-                    return Err(errors::invalid(format!(
-                        "search attribute {k} already exists with another type"
-                    )));
-                }
+            if let Some(existing) = record.search_attributes.get(k)
+                && existing != v
+            {
+                return Err(errors::invalid(format!(
+                    "search attribute {k} already exists with another type"
+                )));
             }
             record.search_attributes.insert(k.clone(), *v);
         }

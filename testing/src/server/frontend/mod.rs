@@ -143,13 +143,11 @@ impl Frontend {
                 scheduled_event_id,
                 attempt,
             } = task
-            {
-                if let Some(response) =
+                && let Some(response) =
                     self.engine
                         .claim_activity_task(&run, scheduled_event_id, attempt, &r.identity)
-                {
-                    return Ok(Response::new(response));
-                }
+            {
+                return Ok(Response::new(response));
             }
         }
     }
@@ -392,7 +390,11 @@ impl WorkflowService for Frontend {
         let failure = r
             .failure
             .ok_or_else(|| invalid("Failure is not set on request."))?;
-        self.activity_by_token(&r.task_token, ActivityOutcome::Failed(failure), &r.identity)?;
+        self.activity_by_token(
+            &r.task_token,
+            ActivityOutcome::Failed(Box::new(failure)),
+            &r.identity,
+        )?;
         ok(ws::RespondActivityTaskFailedResponse::default())
     }
 
@@ -409,7 +411,7 @@ impl WorkflowService for Frontend {
             &r.workflow_id,
             &r.run_id,
             &r.activity_id,
-            ActivityOutcome::Failed(failure),
+            ActivityOutcome::Failed(Box::new(failure)),
             &r.identity,
         )?;
         ok(ws::RespondActivityTaskFailedByIdResponse::default())

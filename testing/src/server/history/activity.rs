@@ -21,7 +21,7 @@ use tonic::Status;
 #[derive(Debug, Clone)]
 pub(crate) enum ActivityOutcome {
     Completed(Option<Payloads>),
-    Failed(Failure),
+    Failed(Box<Failure>),
     Canceled(Option<Payloads>),
 }
 
@@ -94,7 +94,7 @@ impl MutableState {
                     workflow_task_completed_event_id: completed_id,
                     retry_policy: Some(retry_policy.clone()),
                     use_workflow_build_id: a.use_workflow_build_id,
-                    priority: Some(a.priority.clone().unwrap_or(Priority::default())),
+                    priority: Some(a.priority.clone().unwrap_or_default()),
                 },
             ),
         );
@@ -351,6 +351,7 @@ impl MutableState {
     ) -> Result<(), Status> {
         let a = self.live_activity(scheduled_event_id, attempt)?.clone();
         if let ActivityOutcome::Failed(failure) = &outcome {
+            let failure: &Failure = failure;
             match self.retry_delay(&a, failure) {
                 Ok(delay) => {
                     self.retry_activity(scheduled_event_id, delay, failure.clone(), identity);
@@ -450,14 +451,10 @@ impl MutableState {
     /// The backoff before the next attempt, or why there is none.
     fn retry_delay(&self, a: &Activity, failure: &Failure) -> Result<Duration, RetryState> {
         let p = &a.retry_policy;
-        if let Some(FailureInfo::ApplicationFailureInfo(info)) = &failure.failure_info {
-            if info.non_retryable
-                || p.non_retryable_error_types
-                    .iter()
-                    .any(|t| *t == info.r#type)
-            {
-                return Err(RetryState::NonRetryableFailure);
-            }
+        if let Some(FailureInfo::ApplicationFailureInfo(info)) = &failure.failure_info
+            && (info.non_retryable || p.non_retryable_error_types.contains(&info.r#type))
+        {
+            return Err(RetryState::NonRetryableFailure);
         }
         if p.maximum_attempts > 0 && a.attempt >= p.maximum_attempts {
             return Err(RetryState::MaximumAttemptsReached);
@@ -470,7 +467,7 @@ impl MutableState {
         };
         let delay = next_retry_delay.unwrap_or_else(|| {
             let initial = std_duration(p.initial_interval.as_ref()).as_secs_f64();
-            let exp = i32::try_from(a.attempt - 1).unwrap_or(0).clamp(0, 64);
+            let exp = (a.attempt - 1).clamp(0, 64);
             let secs = initial * p.backoff_coefficient.powi(exp);
             let max = std_duration(p.maximum_interval.as_ref()).as_secs_f64();
             let secs = if max > 0.0 { secs.min(max) } else { secs };

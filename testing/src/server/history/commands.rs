@@ -447,15 +447,15 @@ impl MutableState {
             let Ok(rejection) = upd::Rejection::decode(body.value.as_slice()) else {
                 return;
             };
-            if let Some(u) = self.updates.get_mut(&id) {
-                if matches!(u.state, UpdateState::Admitted | UpdateState::Sent(_)) {
-                    u.state = UpdateState::Completed(upd::Outcome {
-                        value: Some(upd::outcome::Value::Failure(
-                            rejection.failure.unwrap_or_default(),
-                        )),
-                    });
-                    self.touched = true;
-                }
+            if let Some(u) = self.updates.get_mut(&id)
+                && matches!(u.state, UpdateState::Admitted | UpdateState::Sent(_))
+            {
+                u.state = UpdateState::Completed(Box::new(upd::Outcome {
+                    value: Some(upd::outcome::Value::Failure(
+                        rejection.failure.unwrap_or_default(),
+                    )),
+                }));
+                self.touched = true;
             }
         } else if is_type::<upd::Response>(&body.type_url) {
             let Ok(response) = upd::Response::decode(body.value.as_slice()) else {
@@ -484,7 +484,7 @@ impl MutableState {
                 ),
             );
             if let Some(u) = self.updates.get_mut(&id) {
-                u.state = UpdateState::Completed(outcome);
+                u.state = UpdateState::Completed(Box::new(outcome));
             }
         }
     }

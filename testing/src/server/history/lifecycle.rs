@@ -5,7 +5,7 @@ use super::state::{MutableState, normal_queue, pb_duration, std_duration};
 use super::{Engine, Shard, errors};
 use crate::store::{RunKey, TimerKind};
 use reprise::api::google::protobuf::Timestamp;
-use reprise::api::temporal::api::common::v1::{Header, Payloads, Priority, WorkflowType};
+use reprise::api::temporal::api::common::v1::{Header, Payloads, WorkflowType};
 use reprise::api::temporal::api::enums::v1::{
     ContinueAsNewInitiator, EventType, PendingActivityState, PendingWorkflowTaskState, RetryState,
     WorkflowExecutionStatus, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
@@ -151,7 +151,7 @@ pub(crate) fn new_run(
                 search_attributes: req.search_attributes.clone(),
                 header: req.header.clone(),
                 workflow_id: req.workflow_id.clone(),
-                priority: Some(req.priority.clone().unwrap_or(Priority::default())),
+                priority: Some(req.priority.clone().unwrap_or_default()),
                 ..Default::default()
             },
         ),

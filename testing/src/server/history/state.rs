@@ -111,7 +111,7 @@ pub(crate) enum UpdateState {
     /// Accepted by the workflow (event id of the acceptance).
     Accepted(i64),
     /// Completed or rejected.
-    Completed(upd::Outcome),
+    Completed(Box<upd::Outcome>),
 }
 
 /// An update of a run.
@@ -122,11 +122,14 @@ pub(crate) struct Update {
     pub(crate) state: UpdateState,
 }
 
+/// A worker's answer to a query: the result, or the error message and failure.
+pub(crate) type QueryAnswer = Result<Option<Payloads>, (String, Option<Failure>)>;
+
 /// A query waiting for a worker's answer.
 #[derive(Debug, Clone)]
 pub(crate) struct PendingQuery {
     pub(crate) query: WorkflowQuery,
-    pub(crate) answer: Option<Result<Option<Payloads>, (String, Option<Failure>)>>,
+    pub(crate) answer: Option<QueryAnswer>,
 }
 
 /// The mutable state of one run.
@@ -379,12 +382,12 @@ impl MutableState {
         self.touched = true;
         for update in self.updates.values_mut() {
             if !matches!(update.state, UpdateState::Completed(_)) {
-                update.state = UpdateState::Completed(upd::Outcome {
+                update.state = UpdateState::Completed(Box::new(upd::Outcome {
                     value: Some(upd::outcome::Value::Failure(Failure {
                         message: "Workflow Update failed because the Workflow completed before the Update completed.".into(),
                         ..Default::default()
                     })),
-                });
+                }));
             }
         }
     }

@@ -24,7 +24,7 @@ impl MutableState {
         self.updates.get(update_id).map(|u| match &u.state {
             UpdateState::Admitted | UpdateState::Sent(_) => (Stage::Admitted, None),
             UpdateState::Accepted(_) => (Stage::Accepted, None),
-            UpdateState::Completed(outcome) => (Stage::Completed, Some(outcome.clone())),
+            UpdateState::Completed(outcome) => (Stage::Completed, Some((**outcome).clone())),
         })
     }
 }

@@ -333,7 +333,7 @@ impl MutableState {
                     started_event_id: started,
                     identity: request.identity.clone(),
                     sdk_metadata: Some(request.sdk_metadata.clone().unwrap_or_default()),
-                    metering_metadata: Some(request.metering_metadata.clone().unwrap_or_default()),
+                    metering_metadata: Some(request.metering_metadata.unwrap_or_default()),
                     ..Default::default()
                 },
             ),

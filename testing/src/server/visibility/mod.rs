@@ -203,7 +203,7 @@ impl Evaluator<'_> {
                 }
                 _ => false,
             },
-            Expr::IsNull(f, negated) => value(f).is_none() == !*negated,
+            Expr::IsNull(f, negated) => value(f).is_none() != *negated,
             Expr::StartsWith(f, prefix) => {
                 matches!(value(f), Some(Value::Str(s)) if s.starts_with(prefix.as_str()))
             }
