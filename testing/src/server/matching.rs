@@ -61,6 +61,8 @@ struct Queue {
 #[derive(Debug, Default)]
 pub(crate) struct Matching {
     queues: Mutex<(u64, HashMap<QueueKey, Queue>)>,
+    /// Sticky queues whose worker shut down (`ShutdownWorker`): their tasks go to the normal queue.
+    unloaded: Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 impl Matching {
@@ -82,6 +84,33 @@ impl Matching {
         }
     }
 
+    /// Marks a sticky queue as gone and returns the tasks that waited in it.
+    pub(crate) fn unload(&self, namespace: &str, name: &str) -> Vec<Task> {
+        self.unloaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((namespace.to_string(), name.to_string()));
+        let mut guard = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        let key = QueueKey {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            queue_type: QueueType::Workflow,
+        };
+        guard
+            .1
+            .get_mut(&key)
+            .map(|q| q.tasks.drain(..).collect())
+            .unwrap_or_default()
+    }
+
+    /// True if a sticky queue's worker shut down.
+    pub(crate) fn is_unloaded(&self, namespace: &str, name: &str) -> bool {
+        self.unloaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&(namespace.to_string(), name.to_string()))
+    }
+
     /// Number of tasks waiting in a queue.
     pub(crate) fn backlog(&self, key: &QueueKey) -> usize {
         let guard = self.queues.lock().unwrap_or_else(|e| e.into_inner());
@@ -95,6 +124,13 @@ impl Matching {
         deadline: Instant,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Option<Task> {
+        if key.queue_type == QueueType::Workflow {
+            // A poller on a queue revives it.
+            self.unloaded
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&(key.namespace.clone(), key.name.clone()));
+        }
         let (id, waiter) = {
             let mut guard = self.queues.lock().unwrap_or_else(|e| e.into_inner());
             guard.0 += 1;

@@ -152,6 +152,7 @@ pub struct TestServer {
     shutdown: watch::Sender<bool>,
     serve: Option<tokio::task::JoinHandle<Result<(), tonic::transport::Error>>>,
     timers: Option<tokio::task::JoinHandle<()>>,
+    transfers: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestServer {
@@ -193,6 +194,7 @@ impl TestServer {
             })?;
         }
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let (transfer_tx, mut transfer_rx) = tokio::sync::mpsc::unbounded_channel();
         let matching = Arc::new(matching::Matching::default());
         let timer_queue = Arc::new(timers::Timers::default());
         let engine = Arc::new(history::Engine::new(
@@ -201,7 +203,23 @@ impl TestServer {
             timer_queue.clone(),
             options.clock.clone(),
             shutdown_rx.clone(),
+            transfer_tx,
         ));
+        let transfers = {
+            let engine = engine.clone();
+            let mut stop = shutdown_rx.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        next = transfer_rx.recv() => match next {
+                            Some((run, kind)) => engine.process_transfer(run, kind),
+                            None => return,
+                        },
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                }
+            })
+        };
         let namespaces = Arc::new(namespaces::Namespaces::new(store));
         let timers = {
             let engine = engine.clone();
@@ -241,6 +259,7 @@ impl TestServer {
             shutdown,
             serve: Some(serve),
             timers: Some(timers),
+            transfers: Some(transfers),
         })
     }
 
@@ -259,6 +278,9 @@ impl TestServer {
         self.shutdown.send_replace(true);
         if let Some(timers) = self.timers.take() {
             let _ = timers.await;
+        }
+        if let Some(transfers) = self.transfers.take() {
+            let _ = transfers.await;
         }
         if let Some(mut serve) = self.serve.take() {
             match tokio::time::timeout(Duration::from_secs(5), &mut serve).await {
@@ -280,6 +302,9 @@ impl Drop for TestServer {
         }
         if let Some(timers) = self.timers.take() {
             timers.abort();
+        }
+        if let Some(transfers) = self.transfers.take() {
+            transfers.abort();
         }
     }
 }

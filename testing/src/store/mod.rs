@@ -50,6 +50,12 @@ pub enum TaskRecord {
         /// The attempt number.
         attempt: i32,
     },
+    /// Something to do to another execution once this transition is committed (start a child,
+    /// signal or cancel another workflow, tell a parent that its child closed).
+    Transfer {
+        /// What.
+        kind: TransferKind,
+    },
     /// Something to do at a time.
     Timer {
         /// When.
@@ -106,6 +112,30 @@ pub enum TimerKind {
     },
     /// The run timeout (or the execution timeout) of the run expired.
     WorkflowRunTimeout,
+}
+
+/// Work across executions, done after the transition that asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferKind {
+    /// Start the child initiated by event `initiated_event_id`.
+    StartChild {
+        /// Its `StartChildWorkflowExecutionInitiated` event id.
+        initiated_event_id: i64,
+    },
+    /// Deliver the signal initiated by event `initiated_event_id`.
+    SignalExternal {
+        /// Its `SignalExternalWorkflowExecutionInitiated` event id.
+        initiated_event_id: i64,
+    },
+    /// Deliver the cancellation request initiated by event `initiated_event_id`.
+    CancelExternal {
+        /// Its `RequestCancelExternalWorkflowExecutionInitiated` event id.
+        initiated_event_id: i64,
+    },
+    /// The run (a child) closed: record it in its parent.
+    NotifyParent,
+    /// The run closed: apply the parent close policy of its open children.
+    ParentClosePolicy,
 }
 
 /// The output of one state transition of one execution, written atomically.

@@ -641,8 +641,14 @@ impl WorkflowService for Frontend {
 
     async fn shutdown_worker(
         &self,
-        _request: Request<ws::ShutdownWorkerRequest>,
+        request: Request<ws::ShutdownWorkerRequest>,
     ) -> Rpc<ws::ShutdownWorkerResponse> {
+        let r = request.into_inner();
+        self.namespace(&r.namespace)?;
+        if !r.sticky_task_queue.is_empty() {
+            self.engine
+                .unload_sticky_queue(&r.namespace, &r.sticky_task_queue);
+        }
         ok(ws::ShutdownWorkerResponse::default())
     }
 

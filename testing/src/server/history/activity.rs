@@ -12,7 +12,9 @@ use reprise::api::temporal::api::command::v1::ScheduleActivityTaskCommandAttribu
 use reprise::api::temporal::api::common::v1::{Payloads, Priority, RetryPolicy, WorkflowType};
 use reprise::api::temporal::api::enums::v1::{EventType, RetryState, TimeoutType};
 use reprise::api::temporal::api::failure::v1::{Failure, TimeoutFailureInfo, failure::FailureInfo};
-use reprise::api::temporal::api::history::v1::{self as hist, history_event::Attributes};
+use reprise::api::temporal::api::history::v1::{
+    self as hist, HistoryEvent, history_event::Attributes,
+};
 use reprise::api::temporal::api::workflowservice::v1 as ws;
 use std::time::Duration;
 use tonic::Status;
@@ -320,13 +322,13 @@ impl MutableState {
     }
 
     /// The `ActivityTaskStarted` event of the attempt that is ending.
-    fn started_event(&self, a: &Activity, identity: &str) -> (EventType, Attributes) {
+    fn started_event(&mut self, a: &Activity, identity: &str) -> HistoryEvent {
         let started = a.started.clone().unwrap_or(ActivityStarted {
             identity: identity.into(),
             request_id: super::lifecycle::new_run_id(),
             time: self.now,
         });
-        (
+        let mut event = self.make_event(
             EventType::ActivityTaskStarted,
             Attributes::ActivityTaskStartedEventAttributes(
                 hist::ActivityTaskStartedEventAttributes {
@@ -338,7 +340,11 @@ impl MutableState {
                     ..Default::default()
                 },
             ),
-        )
+        );
+        event.event_time = Some(reprise::api::google::protobuf::Timestamp::from(
+            started.time,
+        ));
+        event
     }
 
     /// A worker reports the end of an attempt.
@@ -439,12 +445,13 @@ impl MutableState {
             ),
         };
         self.activities.remove(&scheduled_event_id);
+        let end = self.make_event(end.0, end.1);
         let events = if with_started {
             vec![started, end]
         } else {
             vec![end]
         };
-        self.append_external_batch(events);
+        self.append_external_events(events);
         Ok(())
     }
 

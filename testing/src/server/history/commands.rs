@@ -156,6 +156,30 @@ impl MutableState {
                 | Cmd::ContinueAsNewWorkflowExecutionCommandAttributes(_) => closed = true,
                 Cmd::UpsertWorkflowSearchAttributesCommandAttributes(_)
                 | Cmd::ModifyWorkflowPropertiesCommandAttributes(_) => {}
+                Cmd::StartChildWorkflowExecutionCommandAttributes(a) => {
+                    super::children::validate_child(a)
+                        .map_err(|m| bad(Cause::BadStartChildExecutionAttributes, m))?;
+                }
+                Cmd::SignalExternalWorkflowExecutionCommandAttributes(a) => {
+                    if a.execution
+                        .as_ref()
+                        .is_none_or(|e| e.workflow_id.is_empty())
+                        || a.signal_name.is_empty()
+                    {
+                        return Err(bad(
+                            Cause::BadSignalWorkflowExecutionAttributes,
+                            "SignalExternalWorkflowExecutionCommand needs a workflow id and a signal name.",
+                        ));
+                    }
+                }
+                Cmd::RequestCancelExternalWorkflowExecutionCommandAttributes(a) => {
+                    if a.workflow_id.is_empty() {
+                        return Err(bad(
+                            Cause::BadRequestCancelExternalWorkflowExecutionAttributes,
+                            "RequestCancelExternalWorkflowExecutionCommand needs a workflow id.",
+                        ));
+                    }
+                }
                 other => {
                     return Err(bad(
                         Cause::UnhandledCommand,
@@ -320,6 +344,15 @@ impl MutableState {
                 }
                 Cmd::ContinueAsNewWorkflowExecutionCommandAttributes(a) => {
                     self.continue_as_new(completed_id, a);
+                }
+                Cmd::StartChildWorkflowExecutionCommandAttributes(a) => {
+                    self.initiate_child(completed_id, a)
+                }
+                Cmd::SignalExternalWorkflowExecutionCommandAttributes(a) => {
+                    self.initiate_signal(completed_id, a)
+                }
+                Cmd::RequestCancelExternalWorkflowExecutionCommandAttributes(a) => {
+                    self.initiate_cancel(completed_id, a)
                 }
                 _ => {}
             }

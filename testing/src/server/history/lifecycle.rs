@@ -41,6 +41,7 @@ pub(crate) struct Origin {
     pub(crate) continued_from: Option<String>,
     pub(crate) first_run_id: Option<String>,
     pub(crate) initiator: i32,
+    pub(crate) parent: Option<super::children::ParentInfo>,
 }
 
 /// A new run id (a random version-4 UUID).
@@ -119,6 +120,7 @@ pub(crate) fn new_run(
     if let Some(first) = &origin.first_run_id {
         ms.first_run_id = first.clone();
     }
+    ms.parent = origin.parent.clone();
     let delay = std_duration(req.workflow_start_delay.as_ref());
     ms.execution_time = now + delay;
     let some_timeout =
@@ -151,6 +153,21 @@ pub(crate) fn new_run(
                 search_attributes: req.search_attributes.clone(),
                 header: req.header.clone(),
                 workflow_id: req.workflow_id.clone(),
+                parent_workflow_namespace: origin
+                    .parent
+                    .as_ref()
+                    .map(|p| p.namespace.clone())
+                    .unwrap_or_default(),
+                parent_workflow_execution: origin.parent.as_ref().map(|p| {
+                    reprise::api::temporal::api::common::v1::WorkflowExecution {
+                        workflow_id: p.workflow_id.clone(),
+                        run_id: p.run_id.clone(),
+                    }
+                }),
+                parent_initiated_event_id: origin
+                    .parent
+                    .as_ref()
+                    .map_or(0, |p| p.initiated_event_id),
                 priority: Some(req.priority.clone().unwrap_or_default()),
                 ..Default::default()
             },
@@ -253,6 +270,7 @@ impl MutableState {
                     input,
                     identity: identity.into(),
                     header,
+                    request_id: request_id.into(),
                     ..Default::default()
                 },
             ),
@@ -322,6 +340,22 @@ impl MutableState {
             started_time: t.started.as_ref().map(|s| Timestamp::from(s.time)),
             attempt: t.attempt,
         });
+        let pending_children = self
+            .children
+            .iter()
+            .map(|(id, c)| wf::PendingChildExecutionInfo {
+                workflow_id: c.request.workflow_id.clone(),
+                run_id: c.started.as_ref().map(|s| s.0.clone()).unwrap_or_default(),
+                workflow_type_name: c
+                    .request
+                    .workflow_type
+                    .as_ref()
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default(),
+                initiated_id: *id,
+                parent_close_policy: c.parent_close_policy,
+            })
+            .collect();
         let timeout = |d: Duration| Some(pb_duration(d));
         ws::DescribeWorkflowExecutionResponse {
             execution_config: Some(wf::WorkflowExecutionConfig {
@@ -333,6 +367,7 @@ impl MutableState {
             }),
             workflow_execution_info: Some(self.info()),
             pending_activities,
+            pending_children,
             pending_workflow_task,
             ..Default::default()
         }
@@ -346,6 +381,16 @@ impl Engine {
         &self,
         namespace: &str,
         start: StartRequest,
+    ) -> Result<StartOutcome, Status> {
+        self.start_with_origin(namespace, start, Origin::default())
+    }
+
+    /// [`Engine::start`] for a run with an origin (a child's parent).
+    pub(crate) fn start_with_origin(
+        &self,
+        namespace: &str,
+        start: StartRequest,
+        origin: Origin,
     ) -> Result<StartOutcome, Status> {
         let req = &start.request;
         let mut shard = self.lock(namespace, &req.workflow_id);
@@ -440,7 +485,7 @@ impl Engine {
                 }
             }
         }
-        let ms = new_run(namespace, &start, now, Origin::default());
+        let ms = new_run(namespace, &start, now, origin);
         let run_id = ms.key.run_id.clone();
         self.insert_run(&mut shard, ms)?;
         Ok(StartOutcome {
@@ -468,5 +513,6 @@ pub(crate) fn continued_origin(ms: &MutableState) -> Origin {
         continued_from: Some(ms.key.run_id.clone()),
         first_run_id: Some(ms.first_run_id.clone()),
         initiator: ContinueAsNewInitiator::Workflow as i32,
+        parent: ms.parent.clone(),
     }
 }

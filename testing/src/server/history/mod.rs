@@ -6,6 +6,7 @@
 //! queue. Long polls (history, updates, queries) wait on the run's `changed` channel.
 
 mod activity;
+mod children;
 mod commands;
 mod lifecycle;
 pub(crate) mod state;
@@ -43,6 +44,8 @@ pub(crate) struct Engine {
     pub(crate) timers: Arc<Timers>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Transfer tasks go to a worker that runs them outside the shard locks, in order.
+    transfers: tokio::sync::mpsc::UnboundedSender<(RunKey, crate::store::TransferKind)>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -58,6 +61,7 @@ impl Engine {
         timers: Arc<Timers>,
         clock: Arc<dyn Clock>,
         shutdown: tokio::sync::watch::Receiver<bool>,
+        transfers: tokio::sync::mpsc::UnboundedSender<(RunKey, crate::store::TransferKind)>,
     ) -> Self {
         Engine {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
@@ -66,6 +70,7 @@ impl Engine {
             timers,
             clock,
             shutdown,
+            transfers,
         }
     }
 
@@ -169,29 +174,34 @@ impl Engine {
         ms.new_events.clear();
         ms.visibility_dirty = false;
         ms.touched = false;
-        for task in ms.new_tasks.drain(..) {
-            self.dispatch(&ms.key, task);
+        for task in std::mem::take(&mut ms.new_tasks) {
+            self.dispatch(&ms.key, task, &ms.task_queue);
         }
         ms.changed.send_replace(new_version);
         Ok(())
     }
 
-    fn dispatch(&self, run: &RunKey, task: TaskRecord) {
+    fn dispatch(&self, run: &RunKey, task: TaskRecord, normal_queue: &str) {
         match task {
             TaskRecord::Workflow {
-                task_queue,
+                mut task_queue,
                 scheduled_event_id,
-            } => self.matching.add(
-                QueueKey {
-                    namespace: run.namespace.clone(),
-                    name: task_queue,
-                    queue_type: QueueType::Workflow,
-                },
-                Task::Workflow {
-                    run: run.clone(),
-                    scheduled_event_id,
-                },
-            ),
+            } => {
+                if self.matching.is_unloaded(&run.namespace, &task_queue) {
+                    task_queue = normal_queue.to_string();
+                }
+                self.matching.add(
+                    QueueKey {
+                        namespace: run.namespace.clone(),
+                        name: task_queue,
+                        queue_type: QueueType::Workflow,
+                    },
+                    Task::Workflow {
+                        run: run.clone(),
+                        scheduled_event_id,
+                    },
+                )
+            }
             TaskRecord::Activity {
                 task_queue,
                 scheduled_event_id,
@@ -209,6 +219,10 @@ impl Engine {
                 },
             ),
             TaskRecord::Timer { fire_at, kind } => self.timers.add(run.clone(), fire_at, kind),
+            TaskRecord::Transfer { kind } => {
+                // The receiver lives as long as the server; after shutdown nothing is owed.
+                let _ = self.transfers.send((run.clone(), kind));
+            }
         }
     }
 
@@ -263,6 +277,26 @@ impl Engine {
         });
         if let Err(e) = result {
             tracing::debug!("timer for {}/{}: {e}", run.workflow_id, run.run_id);
+        }
+    }
+
+    /// `ShutdownWorker`: the worker's sticky queue is gone; its tasks move to normal queues.
+    pub(crate) fn unload_sticky_queue(&self, namespace: &str, sticky_queue: &str) {
+        for task in self.matching.unload(namespace, sticky_queue) {
+            let run = match &task {
+                Task::Workflow { run, .. } | Task::Query { run, .. } => run.clone(),
+                Task::Activity { .. } => continue,
+            };
+            if let Ok(normal) = self.read_run(&run, |ms| ms.task_queue.clone()) {
+                self.matching.add(
+                    QueueKey {
+                        namespace: namespace.to_string(),
+                        name: normal,
+                        queue_type: QueueType::Workflow,
+                    },
+                    task,
+                );
+            }
         }
     }
 

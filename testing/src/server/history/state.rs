@@ -175,6 +175,12 @@ pub(crate) struct MutableState {
     pub(crate) new_tasks: Vec<TaskRecord>,
     pub(crate) visibility_dirty: bool,
     pub(crate) touched: bool,
+    /// Children initiated by this run, by initiated event id.
+    pub(crate) children: BTreeMap<i64, super::children::Child>,
+    /// Signals and cancellation requests to other workflows not yet delivered.
+    pub(crate) externals: BTreeMap<i64, super::children::External>,
+    /// The parent, when this run is a child.
+    pub(crate) parent: Option<super::children::ParentInfo>,
     /// A run this transition created (continue-as-new), inserted after the commit.
     pub(crate) pending_new_run: Option<Box<MutableState>>,
 }
@@ -224,6 +230,9 @@ impl MutableState {
             new_tasks: Vec::new(),
             visibility_dirty: true,
             touched: true,
+            children: BTreeMap::new(),
+            externals: BTreeMap::new(),
+            parent: None,
             pending_new_run: None,
         }
     }
@@ -241,7 +250,11 @@ impl MutableState {
         }
     }
 
-    fn make_event(&mut self, event_type: EventType, attributes: Attributes) -> HistoryEvent {
+    pub(crate) fn make_event(
+        &mut self,
+        event_type: EventType,
+        attributes: Attributes,
+    ) -> HistoryEvent {
         HistoryEvent {
             event_id: 0,
             event_time: Some(Timestamp::from(self.now)),
@@ -255,6 +268,12 @@ impl MutableState {
     fn write(&mut self, mut event: HistoryEvent) -> i64 {
         event.event_id = self.next_event_id;
         link_started_event(&mut event);
+        if let Some(Attributes::ChildWorkflowExecutionStartedEventAttributes(a)) = &event.attributes
+            && let Some(child) = self.children.get_mut(&a.initiated_event_id)
+            && let Some(started) = child.started.as_mut()
+        {
+            started.1 = event.event_id;
+        }
         self.next_event_id += 1;
         self.history_size += event.encoded_len() as i64;
         self.new_events.push(event);
@@ -276,9 +295,17 @@ impl MutableState {
 
     /// [`MutableState::append_external`] for events that must stay together.
     pub(crate) fn append_external_batch(&mut self, events: Vec<(EventType, Attributes)>) {
+        let events = events
+            .into_iter()
+            .map(|(event_type, attributes)| self.make_event(event_type, attributes))
+            .collect();
+        self.append_external_events(events);
+    }
+
+    /// [`MutableState::append_external_batch`] for events already made.
+    pub(crate) fn append_external_events(&mut self, events: Vec<HistoryEvent>) {
         let buffer = self.wft.as_ref().is_some_and(|t| t.started.is_some());
-        for (event_type, attributes) in events {
-            let event = self.make_event(event_type, attributes);
+        for event in events {
             if buffer {
                 self.buffered.push(event);
                 self.touched = true;
@@ -296,8 +323,11 @@ impl MutableState {
         let buffered = std::mem::take(&mut self.buffered);
         let any = !buffered.is_empty();
         for mut event in buffered {
-            // Buffered events take the time they are written, as the official server's do.
-            event.event_time = Some(Timestamp::from(self.now));
+            // Buffered events take the time they are written, as the official server's do
+            // (an activity's started event keeps the time the attempt started).
+            if event.event_type != EventType::ActivityTaskStarted as i32 {
+                event.event_time = Some(Timestamp::from(self.now));
+            }
             self.write(event);
         }
         any
@@ -378,6 +408,8 @@ impl MutableState {
         self.sticky = None;
         self.activities.clear();
         self.timers.clear();
+        self.externals.clear();
+        self.close_transfers();
         self.visibility_dirty = true;
         self.touched = true;
         for update in self.updates.values_mut() {

@@ -385,12 +385,14 @@ impl Engine {
                 scheduled_event_id,
             } => {
                 let request_id = super::lifecycle::new_run_id();
-                let claimed = match self.with_run(&run, |ms| {
+                let mut claimed = match self.with_run(&run, |ms| {
                     Ok(ms.start_workflow_task(scheduled_event_id, identity, &request_id))
                 }) {
                     Ok(Some(c)) => c,
                     Ok(None) | Err(_) => return Ok(None),
                 };
+                // Only a sticky poller has the run cached: anyone else gets the whole history.
+                claimed.partial_history &= from_sticky;
                 self.poll_response(claimed).map(Some)
             }
             Task::Query { run, query_id } => self.claim_query_task(run, query_id, from_sticky),
