@@ -1,6 +1,6 @@
 //! The scenarios of `official_server.rs`, against the bundled server (`TestServer`, in process),
 //! through Reprise's client and raw workflow-task RPCs; plus activities, timers and timeouts
-//! (`server_tasks.rs`). Event sequences are asserted as the official server writes them.
+//! (`server_tasks.rs`, `server_activities.rs`, `server_children.rs`). Event sequences are asserted as the official server writes them.
 
 use futures::TryStreamExt;
 use prost::{Message as _, Name};
