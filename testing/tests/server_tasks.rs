@@ -670,3 +670,35 @@ async fn in_process_start_up_is_fast() {
         "median start-up {median:?}"
     );
 }
+
+#[tokio::test]
+async fn absurd_durations_do_not_break_the_server() {
+    let (_server, client) = start().await;
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow(
+            "Absurd",
+            (),
+            WorkflowOptions::new(unique("absurd"), &tq)
+                .with_run_timeout(Duration::from_secs(u64::MAX / 4))
+                .with_start_delay(Duration::from_secs(i64::MAX as u64 / 2)),
+        )
+        .await
+        .expect("start with huge timeouts");
+    handle.terminate("enough", ()).await.expect("terminate");
+    let handle = client
+        .start_workflow("Absurd", (), WorkflowOptions::new(unique("absurd"), &tq))
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    complete(
+        &client,
+        task.task_token,
+        vec![start_timer("forever", Duration::from_secs(i64::MAX as u64))],
+    )
+    .await;
+    assert_eq!(
+        handle.describe().await.expect("still serving").status,
+        WorkflowExecutionStatus::Running
+    );
+}

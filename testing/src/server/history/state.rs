@@ -36,10 +36,16 @@ pub(crate) fn pb_duration(d: Duration) -> PbDuration {
     PbDuration::from(d)
 }
 
-/// A protobuf duration as a std one (negative and invalid ones become zero).
+/// The longest duration the server takes from a request (100 years): longer ones are capped, so
+/// that no time computed from request data can overflow.
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// A protobuf duration as a std one (negative and invalid ones become zero, huge ones are capped
+/// at [`MAX_DURATION`]).
 pub(crate) fn std_duration(d: Option<&PbDuration>) -> Duration {
     d.and_then(|d| Duration::try_from(*d).ok())
         .unwrap_or_default()
+        .min(MAX_DURATION)
 }
 
 /// The workflow task of a run, from scheduled to completed.
