@@ -702,3 +702,84 @@ async fn absurd_durations_do_not_break_the_server() {
         WorkflowExecutionStatus::Running
     );
 }
+
+#[tokio::test]
+async fn a_rejected_update_leaves_no_trace_in_the_history() {
+    use prost::{Message as _, Name};
+    use reprise::api::google::protobuf::Any;
+    use reprise::api::temporal::api::failure::v1::Failure;
+    use reprise::api::temporal::api::protocol::v1::Message as ProtocolMessage;
+    use reprise::api::temporal::api::update::v1 as upd;
+    use reprise::client::UpdateStage;
+    let (_server, client) = start().await;
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow("Updatable", (), WorkflowOptions::new(unique("upd"), &tq))
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    complete(&client, task.task_token, vec![]).await;
+    let before = types(&handle.fetch_history().await.expect("history"));
+    let worker = {
+        let client = client.clone();
+        let tq = tq.clone();
+        tokio::spawn(async move {
+            let task = poll_task(&client, &tq).await;
+            // The poller sees the speculative task's events...
+            let seen = types(task.history.as_ref().expect("history"));
+            assert_eq!(
+                &seen[seen.len() - 2..],
+                [E::WorkflowTaskScheduled, E::WorkflowTaskStarted]
+            );
+            let request = &task.messages[0];
+            let rejection = upd::Rejection {
+                rejected_request_message_id: request.id.clone(),
+                failure: Some(Failure {
+                    message: "not allowed".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            client
+                .workflow_service()
+                .respond_workflow_task_completed(ws::RespondWorkflowTaskCompletedRequest {
+                    task_token: task.task_token,
+                    messages: vec![ProtocolMessage {
+                        id: format!("{}/reject", request.protocol_instance_id),
+                        protocol_instance_id: request.protocol_instance_id.clone(),
+                        body: Some(Any {
+                            type_url: format!(
+                                "type.googleapis.com/{}",
+                                upd::Rejection::full_name()
+                            ),
+                            value: rejection.encode_to_vec(),
+                        }),
+                        sequencing_id: None,
+                    }],
+                    identity: "test-worker".into(),
+                    namespace: client.namespace().into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("reject");
+        })
+    };
+    match handle
+        .start_update("change", (1,), UpdateStage::Completed)
+        .await
+    {
+        Err(ClientError::UpdateFailed(f)) => assert_eq!(f.message, "not allowed"),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    worker.await.expect("worker");
+    // ...but the history does not: a rejected update leaves nothing, as on the official server.
+    assert_eq!(
+        types(&handle.fetch_history().await.expect("history")),
+        before
+    );
+    // The next real event gets the next id.
+    handle.signal("after", ()).await.expect("signal");
+    let history = handle.fetch_history().await.expect("history");
+    let ids: Vec<i64> = history.events.iter().map(|e| e.event_id).collect();
+    assert_eq!(ids, (1..=ids.len() as i64).collect::<Vec<_>>());
+}

@@ -447,6 +447,13 @@ impl MutableState {
         self.pending_new_run = Some(Box::new(new));
     }
 
+    /// Applies the rejections among `messages` (a speculative task that wrote nothing).
+    pub(crate) fn apply_rejections(&mut self, messages: &[ProtocolMessage]) {
+        for m in messages {
+            self.apply_message(m);
+        }
+    }
+
     /// An update protocol message from the worker: acceptance, rejection or response.
     fn apply_message(&mut self, m: &ProtocolMessage) {
         let Some(body) = &m.body else { return };

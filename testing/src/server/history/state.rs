@@ -187,6 +187,10 @@ pub(crate) struct MutableState {
     pub(crate) externals: BTreeMap<i64, super::children::External>,
     /// The parent, when this run is a child.
     pub(crate) parent: Option<super::children::ParentInfo>,
+    /// The not-yet-written events of a speculative workflow task (one created for an update):
+    /// `WorkflowTaskScheduled` (and `WorkflowTaskStarted` once a poller took it), with their ids.
+    /// They are written before any other event; if the task only rejects updates they never are.
+    pub(crate) speculative: Vec<HistoryEvent>,
     /// A run this transition created (continue-as-new), inserted after the commit.
     pub(crate) pending_new_run: Option<Box<MutableState>>,
 }
@@ -239,6 +243,7 @@ impl MutableState {
             children: BTreeMap::new(),
             externals: BTreeMap::new(),
             parent: None,
+            speculative: Vec::new(),
             pending_new_run: None,
         }
     }
@@ -271,7 +276,19 @@ impl MutableState {
         }
     }
 
-    fn write(&mut self, mut event: HistoryEvent) -> i64 {
+    fn write(&mut self, event: HistoryEvent) -> i64 {
+        self.materialize_speculative();
+        self.write_now(event)
+    }
+
+    /// Writes the events of a speculative workflow task: it becomes an ordinary one.
+    pub(crate) fn materialize_speculative(&mut self) {
+        for event in std::mem::take(&mut self.speculative) {
+            self.write_now(event);
+        }
+    }
+
+    fn write_now(&mut self, mut event: HistoryEvent) -> i64 {
         event.event_id = self.next_event_id;
         link_started_event(&mut event);
         if let Some(Attributes::ChildWorkflowExecutionStartedEventAttributes(a)) = &event.attributes
@@ -348,6 +365,18 @@ impl MutableState {
 
     /// Writes `WorkflowTaskScheduled` and queues the task (on the sticky queue if one is set).
     pub(crate) fn schedule_workflow_task(&mut self, attempt: i32) {
+        self.schedule_workflow_task_as(attempt, false);
+    }
+
+    /// Schedules a speculative workflow task (for an update): nothing is written unless the task
+    /// does more than reject updates.
+    pub(crate) fn schedule_speculative_workflow_task(&mut self) {
+        if self.wft.is_none() && self.is_open() && self.buffered.is_empty() {
+            self.schedule_workflow_task_as(1, true);
+        }
+    }
+
+    fn schedule_workflow_task_as(&mut self, attempt: i32, speculative: bool) {
         let (queue, kind, normal_name) = match &self.sticky {
             Some(s) => (
                 s.queue.clone(),
@@ -361,20 +390,26 @@ impl MutableState {
             ),
         };
         let timeout = self.workflow_task_timeout;
-        let id = self.append(
-            EventType::WorkflowTaskScheduled,
-            Attributes::WorkflowTaskScheduledEventAttributes(
-                reprise::api::temporal::api::history::v1::WorkflowTaskScheduledEventAttributes {
-                    task_queue: Some(TaskQueue {
-                        name: queue.clone(),
-                        kind: kind as i32,
-                        normal_name,
-                    }),
-                    start_to_close_timeout: Some(pb_duration(timeout)),
-                    attempt,
-                },
-            ),
+        let attributes = Attributes::WorkflowTaskScheduledEventAttributes(
+            reprise::api::temporal::api::history::v1::WorkflowTaskScheduledEventAttributes {
+                task_queue: Some(TaskQueue {
+                    name: queue.clone(),
+                    kind: kind as i32,
+                    normal_name,
+                }),
+                start_to_close_timeout: Some(pb_duration(timeout)),
+                attempt,
+            },
         );
+        let id = if speculative {
+            let mut event = self.make_event(EventType::WorkflowTaskScheduled, attributes);
+            event.event_id = self.next_event_id;
+            self.speculative.push(event);
+            self.touched = true;
+            self.next_event_id
+        } else {
+            self.append(EventType::WorkflowTaskScheduled, attributes)
+        };
         self.wft = Some(WorkflowTask {
             scheduled_event_id: id,
             attempt,

@@ -100,7 +100,7 @@ impl Engine {
                     },
                 );
                 ms.touched = true;
-                ms.schedule_workflow_task_if_needed();
+                ms.schedule_speculative_workflow_task();
             }
             Ok(())
         })?;

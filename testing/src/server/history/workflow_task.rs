@@ -36,6 +36,8 @@ pub(crate) struct ClaimedTask {
     pub(crate) started_time: SystemTime,
     pub(crate) partial_history: bool,
     pub(crate) messages: Vec<ProtocolMessage>,
+    /// Events of a speculative task, not in the store.
+    pub(crate) speculative: Vec<reprise::api::temporal::api::history::v1::HistoryEvent>,
 }
 
 impl MutableState {
@@ -55,18 +57,25 @@ impl MutableState {
         }
         let (attempt, scheduled_time, sticky) = (task.attempt, task.scheduled_time, task.sticky);
         let history_size = self.history_size;
-        let started_event_id = self.append(
-            EventType::WorkflowTaskStarted,
-            Attributes::WorkflowTaskStartedEventAttributes(
-                hist::WorkflowTaskStartedEventAttributes {
-                    scheduled_event_id,
-                    identity: identity.into(),
-                    request_id: request_id.into(),
-                    history_size_bytes: history_size,
-                    ..Default::default()
-                },
-            ),
+        let attributes = Attributes::WorkflowTaskStartedEventAttributes(
+            hist::WorkflowTaskStartedEventAttributes {
+                scheduled_event_id,
+                identity: identity.into(),
+                request_id: request_id.into(),
+                history_size_bytes: history_size,
+                ..Default::default()
+            },
         );
+        let started_event_id = if self.speculative.is_empty() {
+            self.append(EventType::WorkflowTaskStarted, attributes)
+        } else {
+            // Speculative: the poller sees the events, the history gets them only if the task
+            // does more than reject updates.
+            let mut event = self.make_event(EventType::WorkflowTaskStarted, attributes);
+            event.event_id = scheduled_event_id + 1;
+            self.speculative.push(event);
+            scheduled_event_id + 1
+        };
         if let Some(task) = self.wft.as_mut() {
             task.started = Some(WorkflowTaskStarted {
                 event_id: started_event_id,
@@ -116,6 +125,7 @@ impl MutableState {
             started_time: self.now,
             partial_history: sticky && self.previous_started_event_id > 0,
             messages,
+            speculative: self.speculative.clone(),
         })
     }
 
@@ -305,6 +315,31 @@ impl MutableState {
             );
             return Err(errors::invalid(message));
         }
+        if !self.speculative.is_empty()
+            && request.commands.is_empty()
+            && self.buffered.is_empty()
+            && !request.force_create_new_workflow_task
+            && request.messages.iter().all(|m| {
+                m.body
+                    .as_ref()
+                    .is_some_and(|b| errors::is_type::<upd::Rejection>(&b.type_url))
+            })
+        {
+            // A speculative task that only rejected updates leaves no trace in the history.
+            self.speculative.clear();
+            self.wft = None;
+            self.apply_rejections(&request.messages);
+            self.requeue_sent_updates();
+            if self
+                .updates
+                .values()
+                .any(|u| u.state == UpdateState::Admitted)
+            {
+                self.schedule_speculative_workflow_task();
+            }
+            self.touched = true;
+            return Ok(());
+        }
         let closes = request
             .commands
             .iter()
@@ -363,8 +398,10 @@ impl MutableState {
                 .updates
                 .values()
                 .any(|u| u.state == UpdateState::Admitted);
-            if flushed || needs_task || admitted || request.force_create_new_workflow_task {
+            if flushed || needs_task || request.force_create_new_workflow_task {
                 self.schedule_workflow_task_if_needed();
+            } else if admitted {
+                self.schedule_speculative_workflow_task();
             }
         }
         Ok(())
@@ -410,8 +447,15 @@ impl Engine {
         } else {
             1
         };
-        let count = usize::try_from(c.started_event_id - first + 1).unwrap_or(0);
-        let events = self.read_events(&c.run, first, count)?;
+        let stored_last = c.started_event_id - c.speculative.len() as i64;
+        let count = usize::try_from(stored_last - first + 1).unwrap_or(0);
+        let mut events = self.read_events(&c.run, first, count)?;
+        events.extend(
+            c.speculative
+                .iter()
+                .filter(|e| e.event_id >= first)
+                .cloned(),
+        );
         let backlog = self.matching.backlog(&QueueKey {
             namespace: c.run.namespace.clone(),
             name: c.task_queue.clone(),
