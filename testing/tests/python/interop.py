@@ -6,6 +6,7 @@ any failure raises (non-zero exit).
 """
 
 import asyncio
+import os
 import sys
 import uuid
 from datetime import timedelta
@@ -149,3 +150,7 @@ async def main(address: str) -> None:
 
 if __name__ == "__main__":
     asyncio.run(main(sys.argv[1]))
+    # Leave without interpreter finalization: temporalio's core threads can still call back into
+    # Python while it finalizes and abort the process (seen with temporalio 1.35.0 on any server).
+    sys.stdout.flush()
+    os._exit(0)

@@ -298,7 +298,7 @@ impl MutableState {
         scheduled_event_id: i64,
         attempt: i32,
         request: &ws::RespondWorkflowTaskCompletedRequest,
-    ) -> Result<(), Status> {
+    ) -> Result<bool, Status> {
         let started = self.check_workflow_task(scheduled_event_id, attempt)?;
         // Validate every command before writing anything.
         if let Err((cause, message)) = self.validate_commands(&request.commands, &request.messages)
@@ -338,7 +338,7 @@ impl MutableState {
                 self.schedule_speculative_workflow_task();
             }
             self.touched = true;
-            return Ok(());
+            return Ok(true);
         }
         let closes = request
             .commands
@@ -358,7 +358,7 @@ impl MutableState {
                 }),
                 &request.identity,
             );
-            return Ok(());
+            return Ok(false);
         }
         let completed_id = self.append(
             EventType::WorkflowTaskCompleted,
@@ -404,7 +404,7 @@ impl MutableState {
                 self.schedule_speculative_workflow_task();
             }
         }
-        Ok(())
+        Ok(false)
     }
 }
 
@@ -503,16 +503,21 @@ impl Engine {
         };
         let identity = request.identity.clone();
         let request_id = super::lifecycle::new_run_id();
-        let claimed = self.with_run(&run, |ms| {
-            ms.complete_workflow_task(scheduled_event_id, attempt, request)?;
+        let (claimed, reset_history_event_id) = self.with_run(&run, |ms| {
+            // A discarded (speculative) task tells the worker where the history really ends.
+            let reset = if ms.complete_workflow_task(scheduled_event_id, attempt, request)? {
+                ms.previous_started_event_id
+            } else {
+                0
+            };
             // Eager: hand the next workflow task straight back to this worker.
             if request.return_new_workflow_task
                 && let Some(next) = ms.wft.as_ref().filter(|t| t.started.is_none())
             {
                 let id = next.scheduled_event_id;
-                return Ok(ms.start_workflow_task(id, &identity, &request_id));
+                return Ok((ms.start_workflow_task(id, &identity, &request_id), reset));
             }
-            Ok(None)
+            Ok((None, reset))
         })?;
         let workflow_task = match claimed {
             Some(c) => Some(self.poll_response(c)?),
@@ -520,6 +525,7 @@ impl Engine {
         };
         Ok(ws::RespondWorkflowTaskCompletedResponse {
             workflow_task,
+            reset_history_event_id,
             ..Default::default()
         })
     }
