@@ -783,3 +783,82 @@ async fn a_rejected_update_leaves_no_trace_in_the_history() {
     let ids: Vec<i64> = history.events.iter().map(|e| e.event_id).collect();
     assert_eq!(ids, (1..=ids.len() as i64).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn a_failed_workflow_is_retried_by_its_retry_policy() {
+    use reprise::client::RetryPolicy;
+    let (_server, client) = start().await;
+    let tq = unique("tq");
+    let mut policy = RetryPolicy::default();
+    policy.initial_interval = Some(Duration::from_millis(200));
+    policy.maximum_attempts = 2;
+    let handle = client
+        .start_workflow(
+            "Retried",
+            ("in",),
+            WorkflowOptions::new(unique("retried"), &tq).with_retry_policy(policy),
+        )
+        .await
+        .expect("start");
+    let fail = |message: &str| {
+        command(
+            reprise::api::temporal::api::enums::v1::CommandType::FailWorkflowExecution,
+            reprise::api::temporal::api::command::v1::command::Attributes::FailWorkflowExecutionCommandAttributes(
+                reprise::api::temporal::api::command::v1::FailWorkflowExecutionCommandAttributes {
+                    failure: Some(app_failure(message, false)),
+                },
+            ),
+        )
+    };
+    let first = poll_task(&client, &tq).await;
+    let failed_at = Instant::now();
+    complete(&client, first.task_token, vec![fail("first attempt")]).await;
+    let second = poll_task(&client, &tq).await;
+    assert!(
+        failed_at.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        failed_at.elapsed()
+    );
+    assert_ne!(second.workflow_execution, first.workflow_execution);
+    let Some(Ev::WorkflowExecutionStartedEventAttributes(started)) =
+        &second.history.as_ref().expect("history").events[0].attributes
+    else {
+        panic!("no started event");
+    };
+    assert_eq!(started.attempt, 2);
+    assert_eq!(
+        started
+            .continued_failure
+            .as_ref()
+            .map(|f| f.message.as_str()),
+        Some("first attempt")
+    );
+    assert_eq!(
+        started.input.as_ref().map(|p| p.payloads.len()),
+        Some(1),
+        "same input"
+    );
+    complete(&client, second.task_token, vec![fail("second attempt")]).await;
+    match handle.result::<()>().await {
+        Err(ClientError::WorkflowFailed(f)) => assert_eq!(f.message, "second attempt"),
+        other => panic!("expected the last attempt's failure, got {other:?}"),
+    }
+    let first_run = client
+        .workflow_handle(
+            handle.workflow_id(),
+            first.workflow_execution.map(|e| e.run_id),
+        )
+        .fetch_history()
+        .await
+        .expect("first run history");
+    let Some(Ev::WorkflowExecutionFailedEventAttributes(failed)) =
+        &first_run.events.last().expect("events").attributes
+    else {
+        panic!("first run did not fail");
+    };
+    assert_eq!(
+        failed.retry_state,
+        reprise::api::temporal::api::enums::v1::RetryState::InProgress as i32
+    );
+    assert!(!failed.new_execution_run_id.is_empty());
+}

@@ -229,7 +229,9 @@ impl MutableState {
 
     /// Transfers owed when the run closes.
     pub(crate) fn close_transfers(&mut self) {
+        // A run that continues (as new, or as a retry) reports when its chain ends.
         if self.parent.is_some()
+            && self.continued_as_new_to.is_none()
             && self.status
                 != reprise::api::temporal::api::enums::v1::WorkflowExecutionStatus::ContinuedAsNew
         {

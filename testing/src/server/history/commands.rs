@@ -317,14 +317,20 @@ impl MutableState {
                     self.close(WorkflowExecutionStatus::Completed);
                 }
                 Cmd::FailWorkflowExecutionCommandAttributes(a) => {
+                    // With a retry policy, the next attempt is a new run of the same workflow.
+                    let (retry_state, new_execution_run_id) =
+                        match self.retry(&a.failure.clone().unwrap_or_default()) {
+                            Ok(run_id) => (RetryState::InProgress, run_id),
+                            Err(state) => (state, String::new()),
+                        };
                     self.append(
                         EventType::WorkflowExecutionFailed,
                         Attributes::WorkflowExecutionFailedEventAttributes(
                             hist::WorkflowExecutionFailedEventAttributes {
                                 failure: a.failure.clone(),
-                                retry_state: RetryState::RetryPolicyNotSet as i32,
+                                retry_state: retry_state as i32,
                                 workflow_task_completed_event_id: completed_id,
-                                new_execution_run_id: String::new(),
+                                new_execution_run_id,
                             },
                         ),
                     );

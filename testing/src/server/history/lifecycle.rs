@@ -42,6 +42,9 @@ pub(crate) struct Origin {
     pub(crate) first_run_id: Option<String>,
     pub(crate) initiator: i32,
     pub(crate) parent: Option<super::children::ParentInfo>,
+    /// For retries: the attempt of the new run and the failure of the previous one.
+    pub(crate) attempt: i32,
+    pub(crate) continued_failure: Option<reprise::api::temporal::api::failure::v1::Failure>,
 }
 
 /// A new run id (a random version-4 UUID).
@@ -121,6 +124,8 @@ pub(crate) fn new_run(
         ms.first_run_id = first.clone();
     }
     ms.parent = origin.parent.clone();
+    ms.start = req.clone();
+    ms.attempt = origin.attempt.max(1);
     let delay = std_duration(req.workflow_start_delay.as_ref());
     ms.execution_time = now + delay;
     let some_timeout =
@@ -144,11 +149,13 @@ pub(crate) fn new_run(
                 identity: req.identity.clone(),
                 first_execution_run_id: ms.first_run_id.clone(),
                 retry_policy: req.retry_policy.clone(),
-                attempt: 1,
+                attempt: origin.attempt.max(1),
+                continued_failure: origin.continued_failure.clone(),
                 workflow_execution_expiration_time: (!ms.execution_timeout.is_zero())
                     .then(|| Timestamp::from(now + ms.execution_timeout)),
                 cron_schedule: req.cron_schedule.clone(),
-                first_workflow_task_backoff: (!continued).then(|| pb_duration(delay)),
+                first_workflow_task_backoff: (!continued || origin.attempt > 1)
+                    .then(|| pb_duration(delay)),
                 memo: req.memo.clone(),
                 search_attributes: req.search_attributes.clone(),
                 header: req.header.clone(),
@@ -218,16 +225,87 @@ impl MutableState {
     pub(crate) fn run_timed_out(&mut self) {
         self.fail_started_workflow_task(WorkflowTaskFailedCause::Unspecified, false);
         self.flush_buffered();
+        let failure = reprise::api::temporal::api::failure::v1::Failure {
+            message: "workflow timeout".into(),
+            ..Default::default()
+        };
+        let (retry_state, new_run_id) = match self.retry(&failure) {
+            Ok(new_run_id) => (RetryState::InProgress, new_run_id),
+            Err(_) => (RetryState::Timeout, String::new()),
+        };
         self.append(
             EventType::WorkflowExecutionTimedOut,
             Attributes::WorkflowExecutionTimedOutEventAttributes(
                 hist::WorkflowExecutionTimedOutEventAttributes {
-                    retry_state: RetryState::Timeout as i32,
-                    new_execution_run_id: String::new(),
+                    retry_state: retry_state as i32,
+                    new_execution_run_id: new_run_id,
                 },
             ),
         );
         self.close(WorkflowExecutionStatus::TimedOut);
+    }
+
+    /// If the run has a retry policy that allows another attempt after `failure`, prepares the
+    /// next run (started after the backoff, inserted after the commit) and returns its id.
+    pub(crate) fn retry(
+        &mut self,
+        failure: &reprise::api::temporal::api::failure::v1::Failure,
+    ) -> Result<String, RetryState> {
+        use reprise::api::temporal::api::failure::v1::failure::FailureInfo;
+        let Some(policy) = self.start.retry_policy.clone() else {
+            return Err(RetryState::RetryPolicyNotSet);
+        };
+        if let Some(FailureInfo::ApplicationFailureInfo(info)) = &failure.failure_info
+            && (info.non_retryable || policy.non_retryable_error_types.contains(&info.r#type))
+        {
+            return Err(RetryState::NonRetryableFailure);
+        }
+        if policy.maximum_attempts > 0 && self.attempt >= policy.maximum_attempts {
+            return Err(RetryState::MaximumAttemptsReached);
+        }
+        let initial = std_duration(policy.initial_interval.as_ref()).max(Duration::from_millis(1));
+        let coefficient = if policy.backoff_coefficient < 1.0 {
+            2.0
+        } else {
+            policy.backoff_coefficient
+        };
+        let maximum = std_duration(policy.maximum_interval.as_ref());
+        let maximum = if maximum.is_zero() {
+            initial * 100
+        } else {
+            maximum
+        };
+        let secs = initial.as_secs_f64() * coefficient.powi((self.attempt - 1).clamp(0, 64));
+        let delay = Duration::try_from_secs_f64(secs.min(maximum.as_secs_f64())).unwrap_or(maximum);
+        if !self.execution_timeout.is_zero()
+            && self.now + delay >= self.start_time + self.execution_timeout
+        {
+            return Err(RetryState::Timeout);
+        }
+        let mut request = self.start.clone();
+        request.workflow_start_delay = Some(pb_duration(delay));
+        request.request_id = String::new();
+        let origin = Origin {
+            continued_from: Some(self.key.run_id.clone()),
+            first_run_id: Some(self.first_run_id.clone()),
+            initiator: ContinueAsNewInitiator::Retry as i32,
+            parent: self.parent.clone(),
+            attempt: self.attempt + 1,
+            continued_failure: Some(failure.clone()),
+        };
+        let new = new_run(
+            &self.key.namespace,
+            &StartRequest {
+                request,
+                signal: None,
+            },
+            self.now,
+            origin,
+        );
+        let id = new.key.run_id.clone();
+        self.continued_as_new_to = Some(id.clone());
+        self.pending_new_run = Some(Box::new(new));
+        Ok(id)
     }
 
     /// Terminates the run.
@@ -514,5 +592,7 @@ pub(crate) fn continued_origin(ms: &MutableState) -> Origin {
         first_run_id: Some(ms.first_run_id.clone()),
         initiator: ContinueAsNewInitiator::Workflow as i32,
         parent: ms.parent.clone(),
+        attempt: 1,
+        continued_failure: None,
     }
 }

@@ -14,6 +14,7 @@ use reprise::api::temporal::api::query::v1::WorkflowQuery;
 use reprise::api::temporal::api::taskqueue::v1::TaskQueue;
 use reprise::api::temporal::api::update::v1 as upd;
 use reprise::api::temporal::api::workflow::v1::WorkflowExecutionInfo;
+use reprise::api::temporal::api::workflowservice::v1 as ws;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -191,6 +192,10 @@ pub(crate) struct MutableState {
     /// `WorkflowTaskScheduled` (and `WorkflowTaskStarted` once a poller took it), with their ids.
     /// They are written before any other event; if the task only rejects updates they never are.
     pub(crate) speculative: Vec<HistoryEvent>,
+    /// The start request of this run (for retries of the workflow: the next run starts alike).
+    pub(crate) start: ws::StartWorkflowExecutionRequest,
+    /// The run's attempt (1, or more for retries of a failed workflow).
+    pub(crate) attempt: i32,
     /// A run this transition created (continue-as-new), inserted after the commit.
     pub(crate) pending_new_run: Option<Box<MutableState>>,
 }
@@ -244,6 +249,8 @@ impl MutableState {
             externals: BTreeMap::new(),
             parent: None,
             speculative: Vec::new(),
+            start: ws::StartWorkflowExecutionRequest::default(),
+            attempt: 1,
             pending_new_run: None,
         }
     }
