@@ -6,7 +6,7 @@
 mod support;
 
 use reprise::api::temporal::api::enums::v1::{
-    EventType as E, TimeoutType, WorkflowExecutionStatus, WorkflowTaskFailedCause,
+    EventType as E, TimeoutType, WorkflowTaskFailedCause,
 };
 use reprise::api::temporal::api::failure::v1::{
     ApplicationFailureInfo, Failure, failure::FailureInfo,
@@ -16,7 +16,7 @@ use reprise::api::temporal::api::taskqueue::v1::StickyExecutionAttributes;
 use reprise::api::temporal::api::workflowservice::v1 as ws;
 use reprise::client::{ClientError, WorkflowOptions};
 use reprise_testing::clock::{Clock, VirtualClock};
-use reprise_testing::server::{ServerOptions, TestServer};
+use reprise_testing::server::ServerOptions;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use support::*;
@@ -580,130 +580,6 @@ async fn visibility_queries() {
 }
 
 #[tokio::test]
-async fn run_timeout_and_id_policies() {
-    use reprise::api::temporal::api::enums::v1::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy};
-    let (_server, client) = start().await;
-    let id = unique("timed");
-    let handle = client
-        .start_workflow(
-            "Timed",
-            (),
-            WorkflowOptions::new(&id, "nowhere").with_run_timeout(Duration::from_millis(300)),
-        )
-        .await
-        .expect("start");
-    match handle.result::<()>().await {
-        Err(ClientError::WorkflowTimedOut) => {}
-        other => panic!("expected timed out, got {other:?}"),
-    }
-    // Reject duplicate: a closed id cannot be reused.
-    let err = client
-        .start_workflow(
-            "Timed",
-            (),
-            WorkflowOptions::new(&id, "nowhere")
-                .with_id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate),
-        )
-        .await;
-    assert!(
-        matches!(err, Err(ClientError::AlreadyStarted { .. })),
-        "{err:?}"
-    );
-    // Allow duplicate (the default) starts a new run.
-    let second = client
-        .start_workflow("Timed", (), WorkflowOptions::new(&id, "nowhere"))
-        .await
-        .expect("new run");
-    assert_ne!(second.run_id(), handle.run_id());
-    // Use existing returns the running run; terminate existing replaces it.
-    let same = client
-        .start_workflow(
-            "Timed",
-            (),
-            WorkflowOptions::new(&id, "nowhere")
-                .with_id_conflict_policy(WorkflowIdConflictPolicy::UseExisting),
-        )
-        .await
-        .expect("use existing");
-    assert_eq!(same.run_id(), second.run_id());
-    let third = client
-        .start_workflow(
-            "Timed",
-            (),
-            WorkflowOptions::new(&id, "nowhere")
-                .with_id_conflict_policy(WorkflowIdConflictPolicy::TerminateExisting),
-        )
-        .await
-        .expect("terminate existing");
-    assert_ne!(third.run_id(), second.run_id());
-    assert_eq!(
-        second.describe().await.expect("describe").status,
-        WorkflowExecutionStatus::Terminated
-    );
-    assert_eq!(
-        third.describe().await.expect("describe").status,
-        WorkflowExecutionStatus::Running
-    );
-}
-
-#[tokio::test]
-async fn in_process_start_up_is_fast() {
-    let mut times = Vec::new();
-    for _ in 0..20 {
-        let t = Instant::now();
-        let server = TestServer::start(ServerOptions::default())
-            .await
-            .expect("start");
-        times.push(t.elapsed());
-        server.shutdown().await.expect("shutdown");
-    }
-    times.sort();
-    let median = times[times.len() / 2];
-    eprintln!(
-        "TestServer::start: min {:?}, median {:?}, max {:?}",
-        times[0],
-        median,
-        times[times.len() - 1]
-    );
-    assert!(
-        median < Duration::from_millis(10),
-        "median start-up {median:?}"
-    );
-}
-
-#[tokio::test]
-async fn absurd_durations_do_not_break_the_server() {
-    let (_server, client) = start().await;
-    let tq = unique("tq");
-    let handle = client
-        .start_workflow(
-            "Absurd",
-            (),
-            WorkflowOptions::new(unique("absurd"), &tq)
-                .with_run_timeout(Duration::from_secs(u64::MAX / 4))
-                .with_start_delay(Duration::from_secs(i64::MAX as u64 / 2)),
-        )
-        .await
-        .expect("start with huge timeouts");
-    handle.terminate("enough", ()).await.expect("terminate");
-    let handle = client
-        .start_workflow("Absurd", (), WorkflowOptions::new(unique("absurd"), &tq))
-        .await
-        .expect("start");
-    let task = poll_task(&client, &tq).await;
-    complete(
-        &client,
-        task.task_token,
-        vec![start_timer("forever", Duration::from_secs(i64::MAX as u64))],
-    )
-    .await;
-    assert_eq!(
-        handle.describe().await.expect("still serving").status,
-        WorkflowExecutionStatus::Running
-    );
-}
-
-#[tokio::test]
 async fn a_rejected_update_leaves_no_trace_in_the_history() {
     use prost::{Message as _, Name};
     use reprise::api::google::protobuf::Any;
@@ -782,83 +658,4 @@ async fn a_rejected_update_leaves_no_trace_in_the_history() {
     let history = handle.fetch_history().await.expect("history");
     let ids: Vec<i64> = history.events.iter().map(|e| e.event_id).collect();
     assert_eq!(ids, (1..=ids.len() as i64).collect::<Vec<_>>());
-}
-
-#[tokio::test]
-async fn a_failed_workflow_is_retried_by_its_retry_policy() {
-    use reprise::client::RetryPolicy;
-    let (_server, client) = start().await;
-    let tq = unique("tq");
-    let mut policy = RetryPolicy::default();
-    policy.initial_interval = Some(Duration::from_millis(200));
-    policy.maximum_attempts = 2;
-    let handle = client
-        .start_workflow(
-            "Retried",
-            ("in",),
-            WorkflowOptions::new(unique("retried"), &tq).with_retry_policy(policy),
-        )
-        .await
-        .expect("start");
-    let fail = |message: &str| {
-        command(
-            reprise::api::temporal::api::enums::v1::CommandType::FailWorkflowExecution,
-            reprise::api::temporal::api::command::v1::command::Attributes::FailWorkflowExecutionCommandAttributes(
-                reprise::api::temporal::api::command::v1::FailWorkflowExecutionCommandAttributes {
-                    failure: Some(app_failure(message, false)),
-                },
-            ),
-        )
-    };
-    let first = poll_task(&client, &tq).await;
-    let failed_at = Instant::now();
-    complete(&client, first.task_token, vec![fail("first attempt")]).await;
-    let second = poll_task(&client, &tq).await;
-    assert!(
-        failed_at.elapsed() >= Duration::from_millis(150),
-        "{:?}",
-        failed_at.elapsed()
-    );
-    assert_ne!(second.workflow_execution, first.workflow_execution);
-    let Some(Ev::WorkflowExecutionStartedEventAttributes(started)) =
-        &second.history.as_ref().expect("history").events[0].attributes
-    else {
-        panic!("no started event");
-    };
-    assert_eq!(started.attempt, 2);
-    assert_eq!(
-        started
-            .continued_failure
-            .as_ref()
-            .map(|f| f.message.as_str()),
-        Some("first attempt")
-    );
-    assert_eq!(
-        started.input.as_ref().map(|p| p.payloads.len()),
-        Some(1),
-        "same input"
-    );
-    complete(&client, second.task_token, vec![fail("second attempt")]).await;
-    match handle.result::<()>().await {
-        Err(ClientError::WorkflowFailed(f)) => assert_eq!(f.message, "second attempt"),
-        other => panic!("expected the last attempt's failure, got {other:?}"),
-    }
-    let first_run = client
-        .workflow_handle(
-            handle.workflow_id(),
-            first.workflow_execution.map(|e| e.run_id),
-        )
-        .fetch_history()
-        .await
-        .expect("first run history");
-    let Some(Ev::WorkflowExecutionFailedEventAttributes(failed)) =
-        &first_run.events.last().expect("events").attributes
-    else {
-        panic!("first run did not fail");
-    };
-    assert_eq!(
-        failed.retry_state,
-        reprise::api::temporal::api::enums::v1::RetryState::InProgress as i32
-    );
-    assert!(!failed.new_execution_run_id.is_empty());
 }
