@@ -417,3 +417,143 @@ async fn canceling_an_activity_that_has_not_started() {
         types(&history)
     );
 }
+
+#[tokio::test]
+async fn activities_by_id_heartbeat_cancellation_and_canceled_result() {
+    let (_server, client) = start().await;
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow("ById", (), WorkflowOptions::new(unique("by-id"), &tq))
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    complete(
+        &client,
+        task.task_token,
+        vec![
+            activity_command(schedule_activity(
+                "done-by-id",
+                "a",
+                &tq,
+                Duration::from_secs(30),
+                None,
+            )),
+            activity_command(schedule_activity(
+                "to-cancel",
+                "b",
+                &tq,
+                Duration::from_secs(30),
+                None,
+            )),
+        ],
+    )
+    .await;
+    let svc = client.workflow_service();
+    let mut to_cancel = None;
+    for _ in 0..2 {
+        let t = poll_activity(&client, &tq).await;
+        if t.activity_id == "to-cancel" {
+            to_cancel = Some(t);
+        }
+    }
+    let to_cancel = to_cancel.expect("the second activity");
+    // Complete the first one by id.
+    svc.clone()
+        .respond_activity_task_completed_by_id(ws::RespondActivityTaskCompletedByIdRequest {
+            namespace: "default".into(),
+            workflow_id: handle.workflow_id().into(),
+            activity_id: "done-by-id".into(),
+            result: payloads(&client, &"by id"),
+            identity: "by-id-worker".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("complete by id");
+    let heartbeat_by_id = || {
+        let mut svc = svc.clone();
+        let workflow_id = handle.workflow_id().to_string();
+        async move {
+            svc.record_activity_task_heartbeat_by_id(ws::RecordActivityTaskHeartbeatByIdRequest {
+                namespace: "default".into(),
+                workflow_id,
+                activity_id: "to-cancel".into(),
+                details: None,
+                identity: "by-id-worker".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("heartbeat by id")
+            .into_inner()
+            .cancel_requested
+        }
+    };
+    assert!(!heartbeat_by_id().await);
+    // The workflow asks to cancel the started activity: the heartbeat says so.
+    let task = poll_task(&client, &tq).await;
+    let scheduled_event_id = task
+        .history
+        .as_ref()
+        .expect("history")
+        .events
+        .iter()
+        .find(|e| matches!(&e.attributes, Some(Ev::ActivityTaskScheduledEventAttributes(a)) if a.activity_id == "to-cancel"))
+        .map(|e| e.event_id)
+        .expect("scheduled");
+    complete(
+        &client,
+        task.task_token,
+        vec![command(
+            CommandType::RequestCancelActivityTask,
+            A::RequestCancelActivityTaskCommandAttributes(
+                cmd::RequestCancelActivityTaskCommandAttributes { scheduled_event_id },
+            ),
+        )],
+    )
+    .await;
+    assert!(heartbeat_by_id().await);
+    svc.clone()
+        .respond_activity_task_canceled(ws::RespondActivityTaskCanceledRequest {
+            task_token: to_cancel.task_token,
+            details: payloads(&client, &"stopped"),
+            identity: "test-activity-worker".into(),
+            namespace: "default".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("canceled");
+    let task = poll_task(&client, &tq).await;
+    let history = task.history.expect("history");
+    let t = types(&history);
+    assert!(
+        t.contains(&E::ActivityTaskCompleted) && t.contains(&E::ActivityTaskCancelRequested),
+        "{t:?}"
+    );
+    let canceled = history
+        .events
+        .iter()
+        .find_map(|e| match &e.attributes {
+            Some(Ev::ActivityTaskCanceledEventAttributes(c)) => Some(c.clone()),
+            _ => None,
+        })
+        .expect("ActivityTaskCanceled");
+    assert_eq!(canceled.scheduled_event_id, scheduled_event_id);
+    assert!(canceled.latest_cancel_requested_event_id > scheduled_event_id);
+    let started = history
+        .events
+        .iter()
+        .find(|e| e.event_id == canceled.started_event_id)
+        .expect("started");
+    assert_eq!(started.event_type, E::ActivityTaskStarted as i32);
+    // A token of a finished attempt is refused.
+    let err = svc
+        .clone()
+        .respond_activity_task_completed_by_id(ws::RespondActivityTaskCompletedByIdRequest {
+            namespace: "default".into(),
+            workflow_id: handle.workflow_id().into(),
+            activity_id: "done-by-id".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("already completed");
+    assert_eq!(err.code(), tonic::Code::NotFound);
+}

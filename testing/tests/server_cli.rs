@@ -282,6 +282,60 @@ fn operator_commands() {
         attributes.contains("Priority") && attributes.contains("Int"),
         "{attributes}"
     );
+    // Namespaces and search attributes made through the CLI.
+    s.ok(&[
+        "operator",
+        "namespace",
+        "create",
+        "--namespace",
+        "made-by-cli",
+        "--retention",
+        "48h",
+    ]);
+    let described = s.ok(&[
+        "operator",
+        "namespace",
+        "describe",
+        "--namespace",
+        "made-by-cli",
+    ]);
+    assert!(
+        described.contains("made-by-cli") && described.contains("48h"),
+        "{described}"
+    );
+    let err = s.fails(&[
+        "operator",
+        "namespace",
+        "create",
+        "--namespace",
+        "made-by-cli",
+    ]);
+    assert!(err.to_lowercase().contains("already exists"), "{err}");
+    s.ok(&[
+        "operator",
+        "search-attribute",
+        "create",
+        "--name",
+        "Region",
+        "--type",
+        "Keyword",
+    ]);
+    let attributes = s.ok(&["operator", "search-attribute", "list"]);
+    assert!(attributes.contains("Region"), "{attributes}");
+    s.ok(&[
+        "workflow",
+        "start",
+        "--type",
+        "T",
+        "--task-queue",
+        "q",
+        "--workflow-id",
+        "in-region",
+        "--search-attribute",
+        "Region=\"eu\"",
+    ]);
+    let list = s.ok(&["workflow", "list", "--query", "Region = 'eu'"]);
+    assert!(list.contains("in-region"), "{list}");
     // A workflow in the second namespace is invisible from the first.
     s.ok(&[
         "workflow",

@@ -1,12 +1,13 @@
-//! Activities, timers, timeouts, workflow-task failures, buffering of events during a workflow
-//! task, sticky queues, history paging and visibility queries against the bundled server, with
-//! raw worker RPCs. Event sequences follow the official server's (see
+//! Timers, workflow-task timeouts and failures, buffering of events during a workflow task,
+//! sticky queues, updates, markers and upserts, history paging and visibility queries against the
+//! bundled server, with raw worker RPCs. Event sequences follow the official server's (see
 //! ../shared/histories/event-listings.txt).
 
 mod support;
 
+use reprise::api::temporal::api::command::v1::{self as cmd, command::Attributes as A};
 use reprise::api::temporal::api::enums::v1::{
-    EventType as E, TimeoutType, WorkflowTaskFailedCause,
+    CommandType, EventType as E, TimeoutType, WorkflowTaskFailedCause,
 };
 use reprise::api::temporal::api::failure::v1::{
     ApplicationFailureInfo, Failure, failure::FailureInfo,
@@ -658,4 +659,81 @@ async fn a_rejected_update_leaves_no_trace_in_the_history() {
     let history = handle.fetch_history().await.expect("history");
     let ids: Vec<i64> = history.events.iter().map(|e| e.event_id).collect();
     assert_eq!(ids, (1..=ids.len() as i64).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn markers_search_attribute_upserts_and_memo() {
+    use reprise::api::temporal::api::common::v1::{Memo, SearchAttributes};
+    use reprise::api::temporal::api::enums::v1::IndexedValueType;
+    let options =
+        ServerOptions::default().with_search_attribute("Stage", IndexedValueType::Keyword);
+    let (_server, client) = start_with(options).await;
+    let dc = client.data_converter();
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow("Upserting", (), WorkflowOptions::new(unique("upsert"), &tq))
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    let marker = command(
+        CommandType::RecordMarker,
+        A::RecordMarkerCommandAttributes(cmd::RecordMarkerCommandAttributes {
+            marker_name: "core_patch".into(),
+            details: [(
+                "patch-data".to_string(),
+                payloads(&client, &"v2").expect("p"),
+            )]
+            .into_iter()
+            .collect(),
+            ..Default::default()
+        }),
+    );
+    let upsert = command(
+        CommandType::UpsertWorkflowSearchAttributes,
+        A::UpsertWorkflowSearchAttributesCommandAttributes(
+            cmd::UpsertWorkflowSearchAttributesCommandAttributes {
+                search_attributes: Some(SearchAttributes {
+                    indexed_fields: [("Stage".to_string(), dc.to_payload(&"shipping").expect("p"))]
+                        .into_iter()
+                        .collect(),
+                }),
+            },
+        ),
+    );
+    let memo = command(
+        CommandType::ModifyWorkflowProperties,
+        A::ModifyWorkflowPropertiesCommandAttributes(
+            cmd::ModifyWorkflowPropertiesCommandAttributes {
+                upserted_memo: Some(Memo {
+                    fields: [("note".to_string(), dc.to_payload(&"fragile").expect("p"))]
+                        .into_iter()
+                        .collect(),
+                }),
+            },
+        ),
+    );
+    complete(&client, task.task_token, vec![marker, upsert, memo]).await;
+    let history = handle.fetch_history().await.expect("history");
+    assert_eq!(
+        types(&history)[4..],
+        [
+            E::MarkerRecorded,
+            E::UpsertWorkflowSearchAttributes,
+            E::WorkflowPropertiesModified
+        ]
+    );
+    let n = client
+        .count_workflows("Stage = 'shipping'")
+        .await
+        .expect("count");
+    assert_eq!(n, 1);
+    let described = handle.describe_raw().await.expect("describe");
+    let info = described.workflow_execution_info.expect("info");
+    assert!(info.memo.expect("memo").fields.contains_key("note"));
+    assert!(
+        info.search_attributes
+            .expect("sa")
+            .indexed_fields
+            .contains_key("Stage")
+    );
 }
