@@ -17,7 +17,22 @@
 //! execution (sharded by workflow id) and turns every state transition into events + tasks
 //! committed through the [`Store`](crate::store::Store) in one call; `matching` hands each task to
 //! exactly one long-polling worker; `timers` fires user timers, timeouts and retry backoffs from
-//! the server's [`Clock`](crate::clock::Clock); `visibility` answers list/count queries.
+//! the server's [`Clock`](crate::clock::Clock); `visibility` answers list/count queries; cross-run
+//! work (child workflows, signals and cancels to other workflows, parent notification, parent
+//! close policies) runs as transfer tasks after the commit, outside the shard locks.
+//!
+//! What it serves, with the official server's events, fields and error codes: namespaces,
+//! `GetSystemInfo`/`GetClusterInfo`, start (request-id idempotency, id reuse and conflict
+//! policies, start delay), signal, signal-with-start, request-cancel, terminate, describe,
+//! history (pages, long poll, close-event filter, reverse), legacy query tasks, updates (protocol
+//! messages, speculative workflow tasks, wait stages), list/count with the visibility query
+//! language, workflow and activity task long polls with sticky queues, every workflow command
+//! (activities, timers, markers, upserts, children, external signals/cancels, continue-as-new),
+//! activity heartbeats and results by token or id, activity retries and every activity timeout,
+//! workflow-task timeouts and failures, run timeouts, workflow retry policies, and the
+//! `OperatorService` search-attribute calls. Not yet: cron schedules, schedules, Nexus, worker
+//! versioning, reset, batch operations, deletion/retention, and automatic time skipping (a
+//! [`VirtualClock`](crate::clock::VirtualClock) moves only when told).
 
 mod errors;
 mod frontend;

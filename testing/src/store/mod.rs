@@ -7,8 +7,11 @@
 //! optimistic concurrency on the execution's version (`expected_version`).
 //!
 //! [`MemoryStore`] keeps everything in process memory: the default for tests. The engine keeps
-//! each execution's mutable state in its shard cache; a durable backend (SQLite, next) will also
-//! persist that state in the same transaction, and reload it at start.
+//! each execution's mutable state in its shard cache. A durable backend (SQLite, next) writes a
+//! transition's events, buffered events, tasks and visibility row in one transaction, checked
+//! against the execution's version; at start it rebuilds each open execution's mutable state by
+//! replaying its events (as the official server's state rebuilder does) and re-queues its
+//! unfinished tasks.
 
 mod memory;
 
@@ -152,6 +155,9 @@ pub struct Transition<'a> {
     pub events: &'a [HistoryEvent],
     /// Tasks created by the transition.
     pub tasks: &'a [TaskRecord],
+    /// The events waiting for the running workflow task to finish (signals, activity results…
+    /// that arrived meanwhile): the whole buffer after the transition, replacing the stored one.
+    pub buffered: &'a [HistoryEvent],
     /// The run's visibility record after the transition, when it changed.
     pub visibility: Option<&'a WorkflowExecutionInfo>,
 }

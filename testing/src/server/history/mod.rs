@@ -166,6 +166,7 @@ impl Engine {
                 new_version,
                 events: &ms.new_events,
                 tasks: &ms.new_tasks,
+                buffered: &ms.buffered,
                 visibility: info.as_ref(),
             })
             .map_err(errors::store)?;
