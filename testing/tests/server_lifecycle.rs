@@ -10,6 +10,7 @@ use reprise::api::temporal::api::failure::v1::{
 };
 use reprise::api::temporal::api::history::v1::history_event::Attributes as Ev;
 use reprise::client::{ClientError, WorkflowOptions};
+use reprise_testing::clock::Clock as _;
 use reprise_testing::server::{ServerOptions, TestServer};
 use std::time::{Duration, Instant};
 use support::*;
@@ -291,4 +292,55 @@ async fn shutdown_ends_waiting_long_polls() {
     if let Ok(response) = polled {
         assert!(response.task_token.is_empty());
     }
+}
+
+#[tokio::test]
+async fn time_skipping_fires_timers_when_nothing_is_in_flight() {
+    let options = ServerOptions::default()
+        .with_time_skipping()
+        .with_long_poll_timeout(Duration::from_millis(500));
+    let (server, client) = start_with(options).await;
+    let skipping = server.time_skipping().expect("time skipping").clone();
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow("Sleeper", (), WorkflowOptions::new(unique("sleeper"), &tq))
+        .await
+        .expect("start");
+    let t0 = skipping.clock().now();
+    let task = poll_task(&client, &tq).await;
+    complete(
+        &client,
+        task.task_token,
+        vec![start_timer("month", Duration::from_secs(30 * 86_400))],
+    )
+    .await;
+    let wall = Instant::now();
+    let task = poll_task(&client, &tq).await;
+    assert!(
+        wall.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        wall.elapsed()
+    );
+    assert!(types(task.history.as_ref().expect("h")).contains(&E::TimerFired));
+    let skipped = skipping.clock().now().duration_since(t0).expect("forward");
+    assert!(skipped >= Duration::from_secs(30 * 86_400), "{skipped:?}");
+    // Locked: time stands still while nothing is in flight.
+    skipping.lock();
+    complete(
+        &client,
+        task.task_token,
+        vec![start_timer("day", Duration::from_secs(86_400))],
+    )
+    .await;
+    let nothing = poll_once(&client, queue(&tq)).await;
+    assert!(nothing.task_token.is_empty(), "no skip while locked");
+    skipping.unlock();
+    let task = poll_task(&client, &tq).await;
+    let fired = types(task.history.as_ref().expect("h"))
+        .iter()
+        .filter(|t| **t == E::TimerFired)
+        .count();
+    assert_eq!(fired, 2);
+    complete(&client, task.task_token, vec![complete_workflow(None)]).await;
+    handle.result::<()>().await.expect("completed");
 }

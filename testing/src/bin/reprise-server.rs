@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! reprise-server [--address 127.0.0.1:7233] [--memory | --db PATH] [--namespace NAME]...
-//!                [--search-attribute NAME=TYPE]... [--log-level LEVEL]
+//!                [--search-attribute NAME=TYPE]... [--time-skipping] [--log-level LEVEL]
 //! ```
 //! Prints `reprise-server listening on ADDR` once it accepts connections; stops cleanly on SIGINT
 //! or SIGTERM.
@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: reprise-server [--address HOST:PORT] [--memory | --db PATH] \
-[--namespace NAME]... [--search-attribute NAME=TYPE]... [--log-level error|warn|info|debug]
+[--namespace NAME]... [--search-attribute NAME=TYPE]... [--time-skipping] [--log-level error|warn|info|debug]
 TYPE is one of Keyword, Text, Int, Double, Bool, Datetime, KeywordList.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -31,6 +31,7 @@ struct Args {
     address: SocketAddr,
     namespaces: Vec<String>,
     search_attributes: Vec<(String, IndexedValueType)>,
+    time_skipping: bool,
     level: Level,
 }
 
@@ -52,6 +53,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         address: SocketAddr::from(([127, 0, 0, 1], 7233)),
         namespaces: Vec::new(),
         search_attributes: Vec::new(),
+        time_skipping: false,
         level: Level::Info,
     };
     let mut storage: Option<&str> = None;
@@ -75,6 +77,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 })?;
             }
             "--memory" => storage = Some("memory"),
+            "--time-skipping" => parsed.time_skipping = true,
             "--db" => {
                 let path = value("--db")?;
                 return Err(format!(
@@ -169,6 +172,9 @@ async fn main() -> ExitCode {
     for (name, kind) in &args.search_attributes {
         options = options.with_search_attribute(name.clone(), *kind);
     }
+    if args.time_skipping {
+        options = options.with_time_skipping();
+    }
     let server = match TestServer::start(options).await {
         Ok(s) => s,
         Err(e) => {
@@ -178,7 +184,21 @@ async fn main() -> ExitCode {
     };
     println!("reprise-server listening on {}", server.address());
     let _ = std::io::stdout().flush();
-    log(&args, Level::Info, "memory store; namespaces: default");
+    let mut namespaces = vec!["default".to_string()];
+    namespaces.extend(args.namespaces.iter().cloned());
+    log(
+        &args,
+        Level::Info,
+        &format!(
+            "memory store; namespaces: {}{}",
+            namespaces.join(", "),
+            if args.time_skipping {
+                "; time skipping"
+            } else {
+                ""
+            }
+        ),
+    );
     let signal = wait_for_signal().await;
     log(&args, Level::Info, &format!("{signal}: shutting down"));
     match server.shutdown().await {

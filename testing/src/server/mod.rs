@@ -15,9 +15,9 @@
 //!
 //! Inside: `frontend` validates requests and routes them; `history` keeps one mutable state per
 //! execution (sharded by workflow id) and turns every state transition into events + tasks
-//! committed through the [`Store`](crate::store::Store) in one call; `matching` hands each task to
+//! committed through the [`Store`] in one call; `matching` hands each task to
 //! exactly one long-polling worker; `timers` fires user timers, timeouts and retry backoffs from
-//! the server's [`Clock`](crate::clock::Clock); `visibility` answers list/count queries; cross-run
+//! the server's [`Clock`]; `visibility` answers list/count queries; cross-run
 //! work (child workflows, signals and cancels to other workflows, parent notification, parent
 //! close policies) runs as transfer tasks after the commit, outside the shard locks.
 //!
@@ -31,8 +31,12 @@
 //! activity heartbeats and results by token or id, activity retries and every activity timeout,
 //! workflow-task timeouts and failures, run timeouts, workflow retry policies, and the
 //! `OperatorService` search-attribute calls. Not yet: cron schedules, schedules, Nexus, worker
-//! versioning, reset, batch operations, deletion/retention, and automatic time skipping (a
-//! [`VirtualClock`](crate::clock::VirtualClock) moves only when told).
+//! versioning, reset, batch operations, deletion/retention, a durable store.
+//!
+//! Time: a real clock by default; [`ServerOptions::with_clock`] takes any
+//! [`Clock`], and [`ServerOptions::with_time_skipping`] runs the server on a
+//! virtual clock that jumps to the next timer whenever no work is in flight (lockable through
+//! [`TestServer::time_skipping`]).
 
 mod errors;
 mod frontend;
@@ -43,7 +47,7 @@ mod timers;
 mod token;
 mod visibility;
 
-use crate::clock::{Clock, RealClock};
+use crate::clock::{Clock, RealClock, VirtualClock};
 use crate::store::{MemoryStore, NamespaceRecord, Store, StoreError};
 use reprise::api::temporal::api::enums::v1::IndexedValueType;
 use reprise::api::temporal::api::operatorservice::v1::operator_service_server::OperatorServiceServer;
@@ -74,6 +78,10 @@ pub struct ServerOptions {
     /// The longest a long poll waits before answering empty (default 60 s, as the official
     /// server; a caller's shorter deadline wins).
     pub long_poll_timeout: Duration,
+    /// Time skipping: the server runs on this virtual clock and, whenever no work is in flight
+    /// (no workflow task, no activity waiting for or held by a worker), moves it to the next
+    /// timer. `None` (the default): the clock in [`ServerOptions::clock`] moves by itself.
+    pub time_skipping: Option<Arc<VirtualClock>>,
 }
 
 impl std::fmt::Debug for ServerOptions {
@@ -96,6 +104,7 @@ impl Default for ServerOptions {
             clock: Arc::new(RealClock),
             store: Arc::new(MemoryStore::new()),
             long_poll_timeout: Duration::from_secs(60),
+            time_skipping: None,
         }
     }
 }
@@ -123,9 +132,18 @@ impl ServerOptions {
         self
     }
 
-    /// Use `clock` (for example a [`VirtualClock`](crate::clock::VirtualClock)).
+    /// Use `clock` (for example a [`VirtualClock`]).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Skip time: a virtual clock starting now that jumps to the next timer whenever nothing is
+    /// in flight, so a workflow sleeping 30 days finishes at once.
+    pub fn with_time_skipping(mut self) -> Self {
+        let clock = Arc::new(VirtualClock::new(std::time::SystemTime::now()));
+        self.clock = clock.clone();
+        self.time_skipping = Some(clock);
         self
     }
 
@@ -168,6 +186,36 @@ pub struct TestServer {
     serve: Option<tokio::task::JoinHandle<Result<(), tonic::transport::Error>>>,
     timers: Option<tokio::task::JoinHandle<()>>,
     transfers: Option<tokio::task::JoinHandle<()>>,
+    skipper: Option<tokio::task::JoinHandle<()>>,
+    skipping: Option<TimeSkipping>,
+}
+
+/// Control of a time-skipping server's clock.
+#[derive(Debug, Clone)]
+pub struct TimeSkipping {
+    clock: Arc<VirtualClock>,
+    locks: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl TimeSkipping {
+    /// The server's virtual clock (read it, or move it by hand with `advance`).
+    pub fn clock(&self) -> &Arc<VirtualClock> {
+        &self.clock
+    }
+
+    /// Stops automatic skipping until a matching [`TimeSkipping::unlock`] (locks nest).
+    pub fn lock(&self) {
+        self.locks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Undoes one [`TimeSkipping::lock`].
+    pub fn unlock(&self) {
+        self.locks.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn is_locked(&self) -> bool {
+        self.locks.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
 }
 
 impl TestServer {
@@ -227,7 +275,14 @@ impl TestServer {
                 loop {
                     tokio::select! {
                         next = transfer_rx.recv() => match next {
-                            Some((run, kind)) => engine.process_transfer(run, kind),
+                            Some((run, kind)) => {
+                                engine.process_transfer(run, kind);
+                                engine
+                                    .in_flight
+                                    .pending_transfers
+                                    .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                                engine.in_flight.changed.notify_one();
+                            }
                             None => return,
                         },
                         _ = stop.wait_for(|s| *s) => return,
@@ -236,6 +291,32 @@ impl TestServer {
             })
         };
         let namespaces = Arc::new(namespaces::Namespaces::new(store));
+        let skipping = options.time_skipping.clone().map(|clock| TimeSkipping {
+            clock,
+            locks: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+        });
+        let skipper = skipping.clone().map(|skipping| {
+            let in_flight = engine.in_flight.clone();
+            let timers = timer_queue.clone();
+            let mut stop = shutdown_rx.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = in_flight.changed.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                    if skipping.is_locked() || !in_flight.idle() {
+                        continue;
+                    }
+                    if let Some(next) = timers.next_fire_time()
+                        && next > skipping.clock.now()
+                    {
+                        skipping.clock.set(next);
+                    }
+                }
+            })
+        });
         let timers = {
             let engine = engine.clone();
             tokio::spawn(timer_queue.run(
@@ -275,12 +356,20 @@ impl TestServer {
             serve: Some(serve),
             timers: Some(timers),
             transfers: Some(transfers),
+            skipper,
+            skipping,
         })
     }
 
     /// The address the server listens on.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The time-skipping control, when the server was started with
+    /// [`ServerOptions::with_time_skipping`].
+    pub fn time_skipping(&self) -> Option<&TimeSkipping> {
+        self.skipping.as_ref()
     }
 
     /// The address as a client target (`127.0.0.1:PORT`).
@@ -296,6 +385,9 @@ impl TestServer {
         }
         if let Some(transfers) = self.transfers.take() {
             let _ = transfers.await;
+        }
+        if let Some(skipper) = self.skipper.take() {
+            let _ = skipper.await;
         }
         if let Some(mut serve) = self.serve.take() {
             match tokio::time::timeout(Duration::from_secs(5), &mut serve).await {
@@ -320,6 +412,9 @@ impl Drop for TestServer {
         }
         if let Some(transfers) = self.transfers.take() {
             transfers.abort();
+        }
+        if let Some(skipper) = self.skipper.take() {
+            skipper.abort();
         }
     }
 }

@@ -36,6 +36,22 @@ pub(crate) struct Shard {
     current: HashMap<(String, String), String>,
 }
 
+/// How much work is in flight across the server: time skipping waits for zero.
+#[derive(Debug, Default)]
+pub(crate) struct InFlight {
+    pub(crate) busy_runs: std::sync::atomic::AtomicI64,
+    pub(crate) pending_transfers: std::sync::atomic::AtomicI64,
+    pub(crate) changed: tokio::sync::Notify,
+}
+
+impl InFlight {
+    /// True when nothing is in flight.
+    pub(crate) fn idle(&self) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.busy_runs.load(SeqCst) <= 0 && self.pending_transfers.load(SeqCst) <= 0
+    }
+}
+
 /// The history service of one server.
 pub(crate) struct Engine {
     shards: Vec<Mutex<Shard>>,
@@ -44,6 +60,8 @@ pub(crate) struct Engine {
     pub(crate) timers: Arc<Timers>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Work in flight (for time skipping).
+    pub(crate) in_flight: Arc<InFlight>,
     /// Transfer tasks go to a worker that runs them outside the shard locks, in order.
     transfers: tokio::sync::mpsc::UnboundedSender<(RunKey, crate::store::TransferKind)>,
 }
@@ -71,6 +89,7 @@ impl Engine {
             clock,
             shutdown,
             transfers,
+            in_flight: Arc::new(InFlight::default()),
         }
     }
 
@@ -178,6 +197,15 @@ impl Engine {
         for task in std::mem::take(&mut ms.new_tasks) {
             self.dispatch(&ms.key, task, &ms.task_queue);
         }
+        let busy = ms.is_busy();
+        if busy != ms.busy {
+            ms.busy = busy;
+            self.in_flight.busy_runs.fetch_add(
+                if busy { 1 } else { -1 },
+                std::sync::atomic::Ordering::SeqCst,
+            );
+            self.in_flight.changed.notify_one();
+        }
         ms.changed.send_replace(new_version);
         Ok(())
     }
@@ -222,6 +250,9 @@ impl Engine {
             TaskRecord::Timer { fire_at, kind } => self.timers.add(run.clone(), fire_at, kind),
             TaskRecord::Transfer { kind } => {
                 // The receiver lives as long as the server; after shutdown nothing is owed.
+                self.in_flight
+                    .pending_transfers
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let _ = self.transfers.send((run.clone(), kind));
             }
         }

@@ -194,6 +194,8 @@ pub(crate) struct MutableState {
     pub(crate) speculative: Vec<HistoryEvent>,
     /// The start request of this run (for retries of the workflow: the next run starts alike).
     pub(crate) start: ws::StartWorkflowExecutionRequest,
+    /// Whether the run counted as busy (work in flight) at its last commit (time skipping).
+    pub(crate) busy: bool,
     /// The run's attempt (1, or more for retries of a failed workflow).
     pub(crate) attempt: i32,
     /// A run this transition created (continue-as-new), inserted after the commit.
@@ -251,8 +253,23 @@ impl MutableState {
             speculative: Vec::new(),
             start: ws::StartWorkflowExecutionRequest::default(),
             attempt: 1,
+            busy: false,
             pending_new_run: None,
         }
+    }
+
+    /// True while the run has work in flight: a workflow task, an activity waiting for or held
+    /// by a worker (not one waiting out a retry backoff), a child or external call underway.
+    /// Time skipping only moves the clock when no run is busy.
+    pub(crate) fn is_busy(&self) -> bool {
+        self.is_open()
+            && (self.wft.is_some()
+                || self
+                    .activities
+                    .values()
+                    .any(|a| a.started.is_some() || a.attempt_scheduled_time <= self.now)
+                || !self.externals.is_empty()
+                || self.children.values().any(|c| c.started.is_none()))
     }
 
     /// True while the run can still change.
