@@ -385,4 +385,19 @@ fn binary_arguments_and_signals() {
     assert!(killed.success());
     let status = s.child.wait().expect("wait");
     assert_eq!(status.code(), Some(0), "{status}");
+
+    // A signal right after the ready line is handled too (the handlers exist before the line).
+    for signal in ["-INT", "-TERM"] {
+        let mut s = Server::start(&[]);
+        let pid = s.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args([signal, &pid])
+                .status()
+                .expect("kill")
+                .success()
+        );
+        let status = s.child.wait().expect("wait");
+        assert_eq!(status.code(), Some(0), "{signal}: {status}");
+    }
 }

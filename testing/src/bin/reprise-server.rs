@@ -130,25 +130,50 @@ fn log(args: &Args, level: Level, message: &str) {
     }
 }
 
-async fn wait_for_signal() -> &'static str {
+/// SIGINT/SIGTERM listeners, installed before the server says it is ready so that a signal sent
+/// right after the ready line is already handled.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                "SIGINT"
+    int: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                int: signal(SignalKind::interrupt()).ok(),
+                term: signal(SignalKind::terminate()).ok(),
             }
         }
+        #[cfg(not(unix))]
+        Signals {}
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "interrupt"
+
+    async fn wait(self) -> &'static str {
+        #[cfg(unix)]
+        {
+            async fn recv(s: Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                _ = recv(self.int) => "SIGINT",
+                _ = recv(self.term) => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "interrupt"
+        }
     }
 }
 
@@ -175,6 +200,7 @@ async fn main() -> ExitCode {
     if args.time_skipping {
         options = options.with_time_skipping();
     }
+    let signals = Signals::install();
     let server = match TestServer::start(options).await {
         Ok(s) => s,
         Err(e) => {
@@ -199,7 +225,7 @@ async fn main() -> ExitCode {
             }
         ),
     );
-    let signal = wait_for_signal().await;
+    let signal = signals.wait().await;
     log(&args, Level::Info, &format!("{signal}: shutting down"));
     match server.shutdown().await {
         Ok(()) => {
