@@ -737,3 +737,58 @@ async fn markers_search_attribute_upserts_and_memo() {
             .contains_key("Stage")
     );
 }
+
+#[tokio::test]
+async fn forged_page_tokens_are_refused() {
+    let (_server, client) = start().await;
+    let handle = client
+        .start_workflow(
+            "Paged",
+            (),
+            WorkflowOptions::new(unique("forged"), "nowhere"),
+        )
+        .await
+        .expect("start");
+    let execution = Some(reprise::api::temporal::api::common::v1::WorkflowExecution {
+        workflow_id: handle.workflow_id().to_string(),
+        run_id: String::new(),
+    });
+    let mut token = b"H".to_vec();
+    token.extend_from_slice(&i64::MIN.to_le_bytes());
+    let err = client
+        .workflow_service()
+        .get_workflow_execution_history_reverse(ws::GetWorkflowExecutionHistoryReverseRequest {
+            namespace: "default".into(),
+            execution: execution.clone(),
+            maximum_page_size: i32::MAX,
+            next_page_token: token,
+        })
+        .await
+        .expect_err("forged token");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    let mut token = b"H".to_vec();
+    token.extend_from_slice(&i64::MAX.to_le_bytes());
+    let page = client
+        .workflow_service()
+        .get_workflow_execution_history(ws::GetWorkflowExecutionHistoryRequest {
+            namespace: "default".into(),
+            execution,
+            maximum_page_size: -5,
+            next_page_token: token,
+            ..Default::default()
+        })
+        .await
+        .expect("a token past the end is an empty page")
+        .into_inner();
+    assert!(page.history.expect("history").events.is_empty());
+    let err = client
+        .workflow_service()
+        .list_workflow_executions(ws::ListWorkflowExecutionsRequest {
+            namespace: "default".into(),
+            next_page_token: b"junk".to_vec(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("junk list token");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+}

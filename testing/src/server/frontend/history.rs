@@ -23,6 +23,9 @@ fn decode_token(token: &[u8]) -> Result<(String, i64), Status> {
     let rest = token.strip_prefix(b"H").ok_or_else(bad)?;
     let (id, run) = rest.split_at_checked(8).ok_or_else(bad)?;
     let id = i64::from_le_bytes(id.try_into().map_err(|_| bad())?);
+    if id < 1 {
+        return Err(bad());
+    }
     let run = String::from_utf8(run.to_vec()).map_err(|_| bad())?;
     Ok((run, id))
 }
