@@ -792,3 +792,33 @@ async fn forged_page_tokens_are_refused() {
         .expect_err("junk list token");
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn describe_task_queue_lists_recent_pollers() {
+    use reprise::api::temporal::api::enums::v1::TaskQueueType;
+    let options = ServerOptions::default().with_long_poll_timeout(Duration::from_millis(100));
+    let (_server, client) = start_with(options).await;
+    let tq = unique("tq");
+    poll_once(&client, queue(&tq)).await;
+    let describe = |kind: TaskQueueType| {
+        let mut svc = client.workflow_service();
+        let tq = tq.clone();
+        async move {
+            svc.describe_task_queue(ws::DescribeTaskQueueRequest {
+                namespace: "default".into(),
+                task_queue: queue(&tq),
+                task_queue_type: kind as i32,
+                ..Default::default()
+            })
+            .await
+            .expect("describe task queue")
+            .into_inner()
+            .pollers
+        }
+    };
+    let workflow_pollers = describe(TaskQueueType::Workflow).await;
+    assert_eq!(workflow_pollers.len(), 1);
+    assert_eq!(workflow_pollers[0].identity, "test-worker");
+    assert!(workflow_pollers[0].last_access_time.is_some());
+    assert!(describe(TaskQueueType::Activity).await.is_empty());
+}

@@ -61,6 +61,8 @@ struct Queue {
 #[derive(Debug, Default)]
 pub(crate) struct Matching {
     queues: Mutex<(u64, HashMap<QueueKey, Queue>)>,
+    /// Who polled each queue, and when last (for `DescribeTaskQueue`).
+    pollers: Mutex<HashMap<QueueKey, HashMap<String, std::time::SystemTime>>>,
     /// Sticky queues whose worker shut down (`ShutdownWorker`): their tasks go to the normal queue.
     unloaded: Mutex<std::collections::HashSet<(String, String)>>,
 }
@@ -109,6 +111,32 @@ impl Matching {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .contains(&(namespace.to_string(), name.to_string()))
+    }
+
+    /// Notes that `identity` polls `key` now.
+    pub(crate) fn record_poller(&self, key: &QueueKey, identity: &str) {
+        let mut pollers = self.pollers.lock().unwrap_or_else(|e| e.into_inner());
+        pollers
+            .entry(key.clone())
+            .or_default()
+            .insert(identity.to_string(), std::time::SystemTime::now());
+    }
+
+    /// The pollers of `key` seen in the last five minutes (as the official server reports them).
+    pub(crate) fn pollers(&self, key: &QueueKey) -> Vec<(String, std::time::SystemTime)> {
+        let pollers = self.pollers.lock().unwrap_or_else(|e| e.into_inner());
+        let cutoff = std::time::SystemTime::now() - std::time::Duration::from_secs(300);
+        let mut seen: Vec<_> = pollers
+            .get(key)
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, t)| **t >= cutoff)
+                    .map(|(i, t)| (i.clone(), *t))
+                    .collect()
+            })
+            .unwrap_or_default();
+        seen.sort();
+        seen
     }
 
     /// Number of tasks waiting in a queue.

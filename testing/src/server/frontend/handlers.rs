@@ -85,6 +85,16 @@ impl Frontend {
             .task_queue
             .as_ref()
             .is_some_and(|q| q.kind == TaskQueueKind::Sticky as i32);
+        if !sticky {
+            self.engine.matching.record_poller(
+                &QueueKey {
+                    namespace: r.namespace.clone(),
+                    name: name.clone(),
+                    queue_type: QueueType::Workflow,
+                },
+                &r.identity,
+            );
+        }
         let key = QueueKey {
             namespace: r.namespace.clone(),
             name,
@@ -118,6 +128,7 @@ impl Frontend {
             name: validate::task_queue(r.task_queue.as_ref())?,
             queue_type: QueueType::Activity,
         };
+        self.engine.matching.record_poller(&key, &r.identity);
         let mut shutdown = self.shutdown.clone();
         loop {
             let Some(task) = self

@@ -524,6 +524,42 @@ impl WorkflowService for Frontend {
         ok(self.engine.read_run(&key, |ms| ms.describe())?)
     }
 
+    async fn describe_task_queue(
+        &self,
+        request: Request<ws::DescribeTaskQueueRequest>,
+    ) -> Rpc<ws::DescribeTaskQueueResponse> {
+        use reprise::api::temporal::api::enums::v1::TaskQueueType;
+        use reprise::api::temporal::api::taskqueue::v1::PollerInfo;
+        let r = request.into_inner();
+        self.namespace(&r.namespace)?;
+        let name = validate::task_queue(r.task_queue.as_ref())?;
+        let queue_type = if r.task_queue_type == TaskQueueType::Activity as i32 {
+            super::matching::QueueType::Activity
+        } else {
+            super::matching::QueueType::Workflow
+        };
+        let key = super::matching::QueueKey {
+            namespace: r.namespace.clone(),
+            name,
+            queue_type,
+        };
+        let pollers = self
+            .engine
+            .matching
+            .pollers(&key)
+            .into_iter()
+            .map(|(identity, at)| PollerInfo {
+                last_access_time: Some(at.into()),
+                identity,
+                ..Default::default()
+            })
+            .collect();
+        ok(ws::DescribeTaskQueueResponse {
+            pollers,
+            ..Default::default()
+        })
+    }
+
     async fn get_cluster_info(
         &self,
         _request: Request<ws::GetClusterInfoRequest>,
