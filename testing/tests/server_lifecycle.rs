@@ -344,3 +344,72 @@ async fn time_skipping_fires_timers_when_nothing_is_in_flight() {
     complete(&client, task.task_token, vec![complete_workflow(None)]).await;
     handle.result::<()>().await.expect("completed");
 }
+
+#[tokio::test]
+async fn closed_workflows_signal_with_start_and_query_reject_conditions() {
+    use reprise::api::temporal::api::enums::v1::QueryRejectCondition;
+    use reprise::api::temporal::api::query::v1::WorkflowQuery;
+    use reprise::api::temporal::api::workflowservice::v1 as ws;
+    let (_server, client) = start().await;
+    let tq = unique("tq");
+    let id = unique("closed");
+    let first = client
+        .start_workflow("Closing", (), WorkflowOptions::new(&id, &tq))
+        .await
+        .expect("start");
+    first.terminate("closed", ()).await.expect("terminate");
+    // Signalling and cancelling a closed run is NotFound, as on the official server.
+    match first.signal("late", ()).await {
+        Err(ClientError::NotFound { message }) => {
+            assert!(message.contains("completed"), "{message}")
+        }
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    assert!(matches!(
+        first.cancel("late").await,
+        Err(ClientError::NotFound { .. })
+    ));
+    // A query that rejects closed workflows answers with the status instead of asking a worker.
+    let rejected = client
+        .workflow_service()
+        .query_workflow(ws::QueryWorkflowRequest {
+            namespace: "default".into(),
+            execution: Some(reprise::api::temporal::api::common::v1::WorkflowExecution {
+                workflow_id: id.clone(),
+                run_id: String::new(),
+            }),
+            query: Some(WorkflowQuery {
+                query_type: "state".into(),
+                ..Default::default()
+            }),
+            query_reject_condition: QueryRejectCondition::NotOpen as i32,
+        })
+        .await
+        .expect("query")
+        .into_inner();
+    assert_eq!(
+        rejected.query_rejected.map(|r| r.status),
+        Some(WorkflowExecutionStatus::Terminated as i32)
+    );
+    // Signal-with-start on a closed workflow starts a new run that has the signal.
+    let second = client
+        .signal_with_start(
+            "Closing",
+            (),
+            WorkflowOptions::new(&id, &tq),
+            "wake",
+            ("up",),
+        )
+        .await
+        .expect("signal with start");
+    assert_ne!(second.run_id(), first.run_id());
+    let history = second.fetch_history().await.expect("history");
+    assert_eq!(
+        types(&history),
+        [
+            E::WorkflowExecutionStarted,
+            E::WorkflowExecutionSignaled,
+            E::WorkflowTaskScheduled
+        ]
+    );
+}
