@@ -413,3 +413,83 @@ async fn closed_workflows_signal_with_start_and_query_reject_conditions() {
         ]
     );
 }
+
+#[tokio::test]
+async fn cron_workflows_run_at_each_scheduled_time() {
+    use reprise::api::temporal::api::enums::v1::ContinueAsNewInitiator;
+    let options = ServerOptions::default().with_time_skipping();
+    let (server, client) = start_with(options).await;
+    let clock = server.time_skipping().expect("skipping").clock().clone();
+    let tq = unique("tq");
+    let err = client
+        .start_workflow(
+            "Cron",
+            (),
+            WorkflowOptions::new(unique("bad-cron"), &tq).with_cron_schedule("61 * * * *"),
+        )
+        .await;
+    assert!(
+        matches!(err, Err(ClientError::InvalidArgument { .. })),
+        "{err:?}"
+    );
+    let handle = client
+        .start_workflow(
+            "Cron",
+            (),
+            WorkflowOptions::new(unique("cron"), &tq).with_cron_schedule("0 * * * *"),
+        )
+        .await
+        .expect("start");
+    let first = poll_task(&client, &tq).await;
+    // The first run waited for the top of an hour.
+    let started_at = first.started_time.expect("started time").to_system_time();
+    let secs = started_at
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after epoch")
+        .as_secs();
+    assert_eq!(secs % 3600, 0, "runs at minute 0");
+    complete(
+        &client,
+        first.task_token,
+        vec![complete_workflow(payloads(&client, &"run 1"))],
+    )
+    .await;
+    let second = poll_task(&client, &tq).await;
+    assert_ne!(second.workflow_execution, first.workflow_execution);
+    let Some(Ev::WorkflowExecutionStartedEventAttributes(s)) =
+        &second.history.as_ref().expect("history").events[0].attributes
+    else {
+        panic!("no started event");
+    };
+    assert_eq!(s.initiator, ContinueAsNewInitiator::CronSchedule as i32);
+    assert_eq!(s.cron_schedule, "0 * * * *");
+    let last: String = client
+        .data_converter()
+        .from_payload(
+            &s.last_completion_result
+                .as_ref()
+                .expect("last result")
+                .payloads[0],
+        )
+        .expect("decode");
+    assert_eq!(last, "run 1");
+    assert!(clock.now() >= started_at + Duration::from_secs(3600));
+    let first_run = client.workflow_handle(
+        handle.workflow_id(),
+        first.workflow_execution.map(|e| e.run_id),
+    );
+    assert_eq!(
+        first_run.describe().await.expect("describe").status,
+        WorkflowExecutionStatus::Completed
+    );
+    // The handle from the start names the first run, which is closed now: act on the latest.
+    let latest = client.workflow_handle(handle.workflow_id(), None);
+    latest
+        .terminate("stop the schedule", ())
+        .await
+        .expect("terminate");
+    assert!(matches!(
+        handle.result::<String>().await,
+        Err(ClientError::WorkflowTerminated { .. })
+    ));
+}

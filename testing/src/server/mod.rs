@@ -29,8 +29,8 @@
 //! language, workflow and activity task long polls with sticky queues, every workflow command
 //! (activities, timers, markers, upserts, children, external signals/cancels, continue-as-new),
 //! activity heartbeats and results by token or id, activity retries and every activity timeout,
-//! workflow-task timeouts and failures, run timeouts, workflow retry policies, and the
-//! `OperatorService` search-attribute calls. Not yet: cron schedules, schedules, Nexus, worker
+//! workflow-task timeouts and failures, run timeouts, workflow retry policies, the
+//! `OperatorService` search-attribute calls, cron schedules. Not yet: schedules, Nexus, worker
 //! versioning, reset, batch operations, deletion/retention, a durable store.
 //!
 //! Time: a real clock by default; [`ServerOptions::with_clock`] takes any

@@ -65,9 +65,8 @@ impl Frontend {
         validate::non_negative(r.workflow_task_timeout.as_ref(), "WorkflowTaskTimeout")?;
         validate::non_negative(r.workflow_start_delay.as_ref(), "WorkflowStartDelay")?;
         if !r.cron_schedule.is_empty() {
-            return Err(Status::unimplemented(
-                "cron schedules are not supported by this server yet",
-            ));
+            crate::server::history::cron::parse(&r.cron_schedule)
+                .map_err(|e| invalid(format!("Invalid CronSchedule {:?}: {e}", r.cron_schedule)))?;
         }
         let types = self.namespaces.search_attribute_types(&r.namespace)?;
         validate::search_attributes(r.search_attributes.as_ref(), &types, &ns.search_attributes)

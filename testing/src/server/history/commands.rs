@@ -304,13 +304,16 @@ impl MutableState {
                     }
                 }
                 Cmd::CompleteWorkflowExecutionCommandAttributes(a) => {
+                    let new_execution_run_id = self
+                        .cron_continue(a.result.clone(), None)
+                        .unwrap_or_default();
                     self.append(
                         EventType::WorkflowExecutionCompleted,
                         Attributes::WorkflowExecutionCompletedEventAttributes(
                             hist::WorkflowExecutionCompletedEventAttributes {
                                 result: a.result.clone(),
                                 workflow_task_completed_event_id: completed_id,
-                                new_execution_run_id: String::new(),
+                                new_execution_run_id,
                             },
                         ),
                     );
@@ -321,7 +324,11 @@ impl MutableState {
                     let (retry_state, new_execution_run_id) =
                         match self.retry(&a.failure.clone().unwrap_or_default()) {
                             Ok(run_id) => (RetryState::InProgress, run_id),
-                            Err(state) => (state, String::new()),
+                            Err(state) => (
+                                state,
+                                self.cron_continue(None, a.failure.clone())
+                                    .unwrap_or_default(),
+                            ),
                         };
                     self.append(
                         EventType::WorkflowExecutionFailed,

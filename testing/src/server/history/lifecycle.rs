@@ -45,6 +45,8 @@ pub(crate) struct Origin {
     /// For retries: the attempt of the new run and the failure of the previous one.
     pub(crate) attempt: i32,
     pub(crate) continued_failure: Option<reprise::api::temporal::api::failure::v1::Failure>,
+    /// For cron runs: the result of the previous run.
+    pub(crate) last_completion_result: Option<Payloads>,
 }
 
 /// A new run id (a random version-4 UUID).
@@ -126,7 +128,17 @@ pub(crate) fn new_run(
     ms.parent = origin.parent.clone();
     ms.start = req.clone();
     ms.attempt = origin.attempt.max(1);
-    let delay = std_duration(req.workflow_start_delay.as_ref());
+    let mut delay = std_duration(req.workflow_start_delay.as_ref());
+    // A cron workflow's first run waits for the first scheduled time (continuations and retries
+    // carry their backoff as the start delay).
+    if !req.cron_schedule.is_empty()
+        && origin.initiator != ContinueAsNewInitiator::CronSchedule as i32
+        && origin.initiator != ContinueAsNewInitiator::Retry as i32
+        && let Ok(schedule) = super::cron::parse(&req.cron_schedule)
+        && let Some(next) = schedule.next(now)
+    {
+        delay = next.duration_since(now).unwrap_or_default();
+    }
     ms.execution_time = now + delay;
     let some_timeout =
         |d: Duration, explicit: bool| (explicit || !d.is_zero()).then(|| pb_duration(d));
@@ -151,10 +163,13 @@ pub(crate) fn new_run(
                 retry_policy: req.retry_policy.clone(),
                 attempt: origin.attempt.max(1),
                 continued_failure: origin.continued_failure.clone(),
+                last_completion_result: origin.last_completion_result.clone(),
                 workflow_execution_expiration_time: (!ms.execution_timeout.is_zero())
                     .then(|| Timestamp::from(now + ms.execution_timeout)),
                 cron_schedule: req.cron_schedule.clone(),
-                first_workflow_task_backoff: (!continued || origin.attempt > 1)
+                first_workflow_task_backoff: (!continued
+                    || origin.attempt > 1
+                    || origin.initiator == ContinueAsNewInitiator::CronSchedule as i32)
                     .then(|| pb_duration(delay)),
                 memo: req.memo.clone(),
                 search_attributes: req.search_attributes.clone(),
@@ -231,7 +246,11 @@ impl MutableState {
         };
         let (retry_state, new_run_id) = match self.retry(&failure) {
             Ok(new_run_id) => (RetryState::InProgress, new_run_id),
-            Err(_) => (RetryState::Timeout, String::new()),
+            Err(_) => (
+                RetryState::Timeout,
+                self.cron_continue(None, Some(failure.clone()))
+                    .unwrap_or_default(),
+            ),
         };
         self.append(
             EventType::WorkflowExecutionTimedOut,
@@ -243,6 +262,47 @@ impl MutableState {
             ),
         );
         self.close(WorkflowExecutionStatus::TimedOut);
+    }
+
+    /// For a cron workflow whose run ends (completed, failed without retry, timed out): prepares
+    /// the run of the next scheduled time and returns its id.
+    pub(crate) fn cron_continue(
+        &mut self,
+        result: Option<Payloads>,
+        failure: Option<reprise::api::temporal::api::failure::v1::Failure>,
+    ) -> Option<String> {
+        if self.start.cron_schedule.is_empty() {
+            return None;
+        }
+        let schedule = super::cron::parse(&self.start.cron_schedule).ok()?;
+        let next = schedule.next(self.now)?;
+        let mut request = self.start.clone();
+        request.workflow_start_delay = Some(pb_duration(
+            next.duration_since(self.now).unwrap_or_default(),
+        ));
+        request.request_id = String::new();
+        let origin = Origin {
+            continued_from: Some(self.key.run_id.clone()),
+            first_run_id: Some(self.first_run_id.clone()),
+            initiator: ContinueAsNewInitiator::CronSchedule as i32,
+            parent: self.parent.clone(),
+            attempt: 1,
+            continued_failure: failure,
+            last_completion_result: result,
+        };
+        let new = new_run(
+            &self.key.namespace,
+            &StartRequest {
+                request,
+                signal: None,
+            },
+            self.now,
+            origin,
+        );
+        let id = new.key.run_id.clone();
+        self.continued_as_new_to = Some(id.clone());
+        self.pending_new_run = Some(Box::new(new));
+        Some(id)
     }
 
     /// If the run has a retry policy that allows another attempt after `failure`, prepares the
@@ -292,6 +352,7 @@ impl MutableState {
             parent: self.parent.clone(),
             attempt: self.attempt + 1,
             continued_failure: Some(failure.clone()),
+            last_completion_result: None,
         };
         let new = new_run(
             &self.key.namespace,
@@ -594,5 +655,6 @@ pub(crate) fn continued_origin(ms: &MutableState) -> Origin {
         parent: ms.parent.clone(),
         attempt: 1,
         continued_failure: None,
+        last_completion_result: None,
     }
 }

@@ -8,6 +8,7 @@
 mod activity;
 mod children;
 mod commands;
+pub(crate) mod cron;
 mod lifecycle;
 pub(crate) mod state;
 mod updates;
