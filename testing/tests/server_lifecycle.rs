@@ -493,3 +493,75 @@ async fn cron_workflows_run_at_each_scheduled_time() {
         Err(ClientError::WorkflowTerminated { .. })
     ));
 }
+
+#[tokio::test]
+async fn closed_runs_are_deleted_after_the_retention_period_or_on_request() {
+    use reprise::api::temporal::api::workflowservice::v1 as ws;
+    use reprise::client::ClientOptions;
+    use reprise_testing::clock::VirtualClock;
+    let clock = std::sync::Arc::new(VirtualClock::new(std::time::SystemTime::now()));
+    let (_server, client) = start_with(ServerOptions::default().with_clock(clock.clone())).await;
+    client
+        .workflow_service()
+        .register_namespace(ws::RegisterNamespaceRequest {
+            namespace: "short-lived".into(),
+            workflow_execution_retention_period: Some(Duration::from_secs(3600).into()),
+            ..Default::default()
+        })
+        .await
+        .expect("register namespace");
+    let short = reprise::client::Client::connect(
+        ClientOptions::new(_server.target()).with_namespace("short-lived"),
+    )
+    .await
+    .expect("connect");
+    let id = unique("retained");
+    let handle = short
+        .start_workflow("Kept", (), WorkflowOptions::new(&id, "nowhere"))
+        .await
+        .expect("start");
+    handle.terminate("done", ()).await.expect("terminate");
+    clock.advance(Duration::from_secs(1800));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        short.count_workflows("").await.expect("count"),
+        1,
+        "kept within retention"
+    );
+    clock.advance(Duration::from_secs(3600));
+    let mut gone = false;
+    for _ in 0..100 {
+        if matches!(handle.describe().await, Err(ClientError::NotFound { .. })) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(gone, "deleted after retention");
+    assert_eq!(short.count_workflows("").await.expect("count"), 0);
+
+    // DeleteWorkflowExecution removes a run at once (terminating it if it runs).
+    let running = client
+        .start_workflow(
+            "Doomed",
+            (),
+            WorkflowOptions::new(unique("doomed"), "nowhere"),
+        )
+        .await
+        .expect("start");
+    client
+        .workflow_service()
+        .delete_workflow_execution(ws::DeleteWorkflowExecutionRequest {
+            namespace: "default".into(),
+            workflow_execution: Some(reprise::api::temporal::api::common::v1::WorkflowExecution {
+                workflow_id: running.workflow_id().into(),
+                run_id: String::new(),
+            }),
+        })
+        .await
+        .expect("delete");
+    assert!(matches!(
+        running.describe().await,
+        Err(ClientError::NotFound { .. })
+    ));
+}

@@ -30,8 +30,8 @@
 //! (activities, timers, markers, upserts, children, external signals/cancels, continue-as-new),
 //! activity heartbeats and results by token or id, activity retries and every activity timeout,
 //! workflow-task timeouts and failures, run timeouts, workflow retry policies, the
-//! `OperatorService` search-attribute calls, cron schedules. Not yet: schedules, Nexus, worker
-//! versioning, reset, batch operations, deletion/retention, a durable store.
+//! `OperatorService` search-attribute calls, cron schedules, retention and deletion. Not yet:
+//! schedules, Nexus, worker versioning, reset, batch operations, a durable store.
 //!
 //! Time: a real clock by default; [`ServerOptions::with_clock`] takes any
 //! [`Clock`], and [`ServerOptions::with_time_skipping`] runs the server on a
@@ -309,7 +309,7 @@ impl TestServer {
                     if skipping.is_locked() || !in_flight.idle() {
                         continue;
                     }
-                    if let Some(next) = timers.next_fire_time()
+                    if let Some(next) = timers.next_workflow_fire_time()
                         && next > skipping.clock.now()
                     {
                         skipping.clock.set(next);

@@ -60,6 +60,18 @@ impl Timers {
         guard.1.peek().map(|Reverse(e)| e.fire_at)
     }
 
+    /// The earliest fire time of a timer that workflows wait for (retention deletions excluded):
+    /// where time skipping may jump.
+    pub(crate) fn next_workflow_fire_time(&self) -> Option<SystemTime> {
+        let guard = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .1
+            .iter()
+            .filter(|Reverse(e)| e.kind != TimerKind::Retention)
+            .map(|Reverse(e)| e.fire_at)
+            .min()
+    }
+
     fn pop_due(&self, now: SystemTime) -> Vec<(RunKey, TimerKind)> {
         let mut guard = self.heap.lock().unwrap_or_else(|e| e.into_inner());
         let mut due = Vec::new();

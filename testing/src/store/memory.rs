@@ -119,6 +119,18 @@ impl Store for MemoryStore {
             .unwrap_or_default())
     }
 
+    fn delete_run(&self, run: &RunKey) -> Result<(), StoreError> {
+        self.shard(run)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(run);
+        let mut vis = self.visibility.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(records) = vis.get_mut(&run.namespace) {
+            records.remove(run);
+        }
+        Ok(())
+    }
+
     fn put_namespace(&self, namespace: NamespaceRecord) -> Result<(), StoreError> {
         let mut map = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
         map.insert(namespace.name.clone(), namespace);

@@ -115,6 +115,8 @@ pub enum TimerKind {
     },
     /// The run timeout (or the execution timeout) of the run expired.
     WorkflowRunTimeout,
+    /// The closed run's retention period is over: delete it.
+    Retention,
 }
 
 /// Work across executions, done after the transition that asked for it.
@@ -219,6 +221,9 @@ pub trait Store: Send + Sync + 'static {
     /// visibility layer filters and sorts them.
     fn visibility_records(&self, namespace: &str)
     -> Result<Vec<WorkflowExecutionInfo>, StoreError>;
+
+    /// Deletes a run: its events and its visibility record.
+    fn delete_run(&self, run: &RunKey) -> Result<(), StoreError>;
 
     /// Creates or replaces a namespace.
     fn put_namespace(&self, namespace: NamespaceRecord) -> Result<(), StoreError>;

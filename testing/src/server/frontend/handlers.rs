@@ -44,7 +44,7 @@ impl Frontend {
     pub(super) fn validate_start(
         &self,
         r: &ws::StartWorkflowExecutionRequest,
-    ) -> Result<(), Status> {
+    ) -> Result<Duration, Status> {
         let ns = self.namespace(&r.namespace)?;
         validate::required_id(&r.workflow_id, "WorkflowId")?;
         let workflow_type = r
@@ -69,7 +69,8 @@ impl Frontend {
                 .map_err(|e| invalid(format!("Invalid CronSchedule {:?}: {e}", r.cron_schedule)))?;
         }
         let types = self.namespaces.search_attribute_types(&r.namespace)?;
-        validate::search_attributes(r.search_attributes.as_ref(), &types, &ns.search_attributes)
+        validate::search_attributes(r.search_attributes.as_ref(), &types, &ns.search_attributes)?;
+        Ok(ns.retention)
     }
 
     pub(super) async fn poll_workflow_task(

@@ -97,13 +97,14 @@ impl WorkflowService for Frontend {
         request: Request<ws::StartWorkflowExecutionRequest>,
     ) -> Rpc<ws::StartWorkflowExecutionResponse> {
         let r = request.into_inner();
-        self.validate_start(&r)?;
+        let retention = self.validate_start(&r)?;
         let namespace = r.namespace.clone();
         let outcome = self.engine.start(
             &namespace,
             StartRequest {
                 request: r,
                 signal: None,
+                retention: Some(retention),
             },
         )?;
         ok(ws::StartWorkflowExecutionResponse {
@@ -350,12 +351,13 @@ impl WorkflowService for Frontend {
             priority: r.priority,
             ..Default::default()
         };
-        self.validate_start(&start)?;
+        let retention = self.validate_start(&start)?;
         let outcome = self.engine.start(
             &r.namespace,
             StartRequest {
                 request: start,
                 signal: Some((r.signal_name, r.signal_input, r.header)),
+                retention: Some(retention),
             },
         )?;
         ok(ws::SignalWithStartWorkflowExecutionResponse {
@@ -522,6 +524,17 @@ impl WorkflowService for Frontend {
         let (workflow_id, run_id) = validate::execution(r.execution.as_ref())?;
         let key = self.run_key(&r.namespace, &workflow_id, &run_id)?;
         ok(self.engine.read_run(&key, |ms| ms.describe())?)
+    }
+
+    async fn delete_workflow_execution(
+        &self,
+        request: Request<ws::DeleteWorkflowExecutionRequest>,
+    ) -> Rpc<ws::DeleteWorkflowExecutionResponse> {
+        let r = request.into_inner();
+        let (workflow_id, run_id) = validate::execution(r.workflow_execution.as_ref())?;
+        let key = self.run_key(&r.namespace, &workflow_id, &run_id)?;
+        self.engine.delete_run(&key)?;
+        ok(ws::DeleteWorkflowExecutionResponse {})
     }
 
     async fn describe_task_queue(

@@ -376,6 +376,7 @@ impl Engine {
             StartRequest {
                 request: child.request.clone(),
                 signal: None,
+                retention: self.read_run(parent, |ms| ms.retention).ok(),
             },
             origin,
         );

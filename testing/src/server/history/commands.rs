@@ -426,6 +426,7 @@ impl MutableState {
                 ..Default::default()
             },
             signal: None,
+            retention: Some(self.retention),
         };
         let mut new = new_run(
             &self.key.namespace,

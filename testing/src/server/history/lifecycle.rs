@@ -26,6 +26,8 @@ pub(crate) struct StartRequest {
     pub(crate) request: ws::StartWorkflowExecutionRequest,
     /// Signal name, input, header for signal-with-start.
     pub(crate) signal: Option<(String, Option<Payloads>, Option<Header>)>,
+    /// How long the run is kept once closed (the namespace's retention); `None`: one day.
+    pub(crate) retention: Option<Duration>,
 }
 
 /// What a start did.
@@ -126,6 +128,9 @@ pub(crate) fn new_run(
         ms.first_run_id = first.clone();
     }
     ms.parent = origin.parent.clone();
+    if let Some(retention) = start.retention {
+        ms.retention = retention;
+    }
     ms.start = req.clone();
     ms.attempt = origin.attempt.max(1);
     let mut delay = std_duration(req.workflow_start_delay.as_ref());
@@ -295,6 +300,7 @@ impl MutableState {
             &StartRequest {
                 request,
                 signal: None,
+                retention: Some(self.retention),
             },
             self.now,
             origin,
@@ -359,6 +365,7 @@ impl MutableState {
             &StartRequest {
                 request,
                 signal: None,
+                retention: Some(self.retention),
             },
             self.now,
             origin,

@@ -270,8 +270,34 @@ impl Engine {
         Ok(())
     }
 
+    /// Deletes a run (retention over, or `DeleteWorkflowExecution`): an open run is terminated
+    /// first.
+    pub(crate) fn delete_run(&self, run: &RunKey) -> Result<(), Status> {
+        let mut shard = self.lock(&run.namespace, &run.workflow_id);
+        let Some(ms) = shard.runs.get_mut(run) else {
+            return Err(errors::execution_not_found(&run.workflow_id, &run.run_id));
+        };
+        if ms.is_open() {
+            ms.now = self.clock.now();
+            ms.terminate("Delete workflow execution", None, "history-service");
+            self.commit(ms)?;
+        }
+        shard.runs.remove(run);
+        let current = (run.namespace.clone(), run.workflow_id.clone());
+        if shard.current.get(&current) == Some(&run.run_id) {
+            shard.current.remove(&current);
+        }
+        self.store.delete_run(run).map_err(errors::store)
+    }
+
     /// A fired timer: hands it to the run it belongs to; stale timers do nothing.
     pub(crate) fn fire_timer(&self, run: RunKey, kind: TimerKind) {
+        if kind == TimerKind::Retention {
+            if let Err(e) = self.delete_run(&run) {
+                tracing::debug!("retention of {}/{}: {e}", run.workflow_id, run.run_id);
+            }
+            return;
+        }
         let result = self.with_run(&run, |ms| {
             if !ms.is_open() {
                 return Ok(());
@@ -305,6 +331,7 @@ impl Engine {
                     }
                 }
                 TimerKind::WorkflowRunTimeout => ms.run_timed_out(),
+                TimerKind::Retention => {}
             }
             Ok(())
         });

@@ -194,6 +194,8 @@ pub(crate) struct MutableState {
     pub(crate) speculative: Vec<HistoryEvent>,
     /// The start request of this run (for retries of the workflow: the next run starts alike).
     pub(crate) start: ws::StartWorkflowExecutionRequest,
+    /// How long the run is kept once closed (its namespace's retention).
+    pub(crate) retention: Duration,
     /// Whether the run counted as busy (work in flight) at its last commit (time skipping).
     pub(crate) busy: bool,
     /// The run's attempt (1, or more for retries of a failed workflow).
@@ -254,6 +256,7 @@ impl MutableState {
             start: ws::StartWorkflowExecutionRequest::default(),
             attempt: 1,
             busy: false,
+            retention: Duration::from_secs(86_400),
             pending_new_run: None,
         }
     }
@@ -475,6 +478,8 @@ impl MutableState {
         self.timers.clear();
         self.externals.clear();
         self.close_transfers();
+        let delete_at = self.now + self.retention;
+        self.add_timer(delete_at, TimerKind::Retention);
         self.visibility_dirty = true;
         self.touched = true;
         for update in self.updates.values_mut() {
