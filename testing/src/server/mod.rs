@@ -1,0 +1,420 @@
+//! The bundled orchestration server: a Temporal-compatible `WorkflowService` (and the part of
+//! `OperatorService` the CLI uses), in process or as the `reprise-server` binary.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use reprise_testing::server::{ServerOptions, TestServer};
+//! let server = TestServer::start(ServerOptions::default()).await?;
+//! let client = reprise::client::Client::connect(
+//!     reprise::client::ClientOptions::new(server.target()),
+//! ).await?;
+//! # drop(client);
+//! server.shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Inside: `frontend` validates requests and routes them; `history` keeps one mutable state per
+//! execution (sharded by workflow id) and turns every state transition into events + tasks
+//! committed through the [`Store`] in one call; `matching` hands each task to
+//! exactly one long-polling worker; `timers` fires user timers, timeouts and retry backoffs from
+//! the server's [`Clock`]; `visibility` answers list/count queries; cross-run
+//! work (child workflows, signals and cancels to other workflows, parent notification, parent
+//! close policies) runs as transfer tasks after the commit, outside the shard locks.
+//!
+//! What it serves, with the official server's events, fields and error codes: namespaces,
+//! `GetSystemInfo`/`GetClusterInfo`, start (request-id idempotency, id reuse and conflict
+//! policies, start delay), signal, signal-with-start, request-cancel, terminate, describe,
+//! history (pages, long poll, close-event filter, reverse), legacy query tasks, updates (protocol
+//! messages, speculative workflow tasks, wait stages), list/count with the visibility query
+//! language, workflow and activity task long polls with sticky queues, every workflow command
+//! (activities, timers, markers, upserts, children, external signals/cancels, continue-as-new),
+//! activity heartbeats and results by token or id, activity retries and every activity timeout,
+//! workflow-task timeouts and failures, run timeouts, workflow retry policies, the
+//! `OperatorService` search-attribute calls, cron schedules, retention and deletion. Not yet:
+//! schedules, Nexus, worker versioning, reset, batch operations, a durable store.
+//!
+//! Time: a real clock by default; [`ServerOptions::with_clock`] takes any
+//! [`Clock`], and [`ServerOptions::with_time_skipping`] runs the server on a
+//! virtual clock that jumps to the next timer whenever no work is in flight (lockable through
+//! [`TestServer::time_skipping`]).
+
+mod errors;
+mod frontend;
+pub(crate) mod history;
+mod matching;
+mod namespaces;
+mod timers;
+mod token;
+mod visibility;
+
+use crate::clock::{Clock, RealClock, VirtualClock};
+use crate::store::{MemoryStore, NamespaceRecord, Store, StoreError};
+use reprise::api::temporal::api::enums::v1::IndexedValueType;
+use reprise::api::temporal::api::operatorservice::v1::operator_service_server::OperatorServiceServer;
+use reprise::api::temporal::api::workflowservice::v1::workflow_service_server::WorkflowServiceServer;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tonic::codec::CompressionEncoding;
+
+/// The version the server reports (`GetSystemInfo`, `GetClusterInfo`).
+pub const SERVER_VERSION: &str = concat!("reprise-server ", env!("CARGO_PKG_VERSION"));
+
+/// How to start a [`TestServer`].
+#[derive(Clone)]
+pub struct ServerOptions {
+    /// Where to listen; `None` = `127.0.0.1` on a free port.
+    pub address: Option<SocketAddr>,
+    /// Namespaces to register besides `default`.
+    pub namespaces: Vec<String>,
+    /// Custom search attributes registered in every namespace at start.
+    pub search_attributes: Vec<(String, IndexedValueType)>,
+    /// The clock (default: real time).
+    pub clock: Arc<dyn Clock>,
+    /// The store (default: a fresh [`MemoryStore`]).
+    pub store: Arc<dyn Store>,
+    /// The longest a long poll waits before answering empty (default 60 s, as the official
+    /// server; a caller's shorter deadline wins).
+    pub long_poll_timeout: Duration,
+    /// Time skipping: the server runs on this virtual clock and, whenever no work is in flight
+    /// (no workflow task, no activity waiting for or held by a worker), moves it to the next
+    /// timer. `None` (the default): the clock in [`ServerOptions::clock`] moves by itself.
+    pub time_skipping: Option<Arc<VirtualClock>>,
+}
+
+impl std::fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("address", &self.address)
+            .field("namespaces", &self.namespaces)
+            .field("search_attributes", &self.search_attributes)
+            .field("long_poll_timeout", &self.long_poll_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            address: None,
+            namespaces: Vec::new(),
+            search_attributes: Vec::new(),
+            clock: Arc::new(RealClock),
+            store: Arc::new(MemoryStore::new()),
+            long_poll_timeout: Duration::from_secs(60),
+            time_skipping: None,
+        }
+    }
+}
+
+impl ServerOptions {
+    /// Listen on `address`.
+    pub fn with_address(mut self, address: SocketAddr) -> Self {
+        self.address = Some(address);
+        self
+    }
+
+    /// Also register namespace `name`.
+    pub fn with_namespace(mut self, name: impl Into<String>) -> Self {
+        self.namespaces.push(name.into());
+        self
+    }
+
+    /// Register a custom search attribute in every namespace.
+    pub fn with_search_attribute(
+        mut self,
+        name: impl Into<String>,
+        kind: IndexedValueType,
+    ) -> Self {
+        self.search_attributes.push((name.into(), kind));
+        self
+    }
+
+    /// Use `clock` (for example a [`VirtualClock`]).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Skip time: a virtual clock starting now that jumps to the next timer whenever nothing is
+    /// in flight, so a workflow sleeping 30 days finishes at once.
+    pub fn with_time_skipping(mut self) -> Self {
+        let clock = Arc::new(VirtualClock::new(std::time::SystemTime::now()));
+        self.clock = clock.clone();
+        self.time_skipping = Some(clock);
+        self
+    }
+
+    /// Cap long polls at `timeout`.
+    pub fn with_long_poll_timeout(mut self, timeout: Duration) -> Self {
+        self.long_poll_timeout = timeout;
+        self
+    }
+}
+
+/// Why the server could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An option is invalid.
+    #[error("invalid server option: {0}")]
+    InvalidOption(String),
+    /// The gRPC server failed.
+    #[error("server failed: {0}")]
+    Serve(String),
+}
+
+/// A running server. Dropping it without [`TestServer::shutdown`] stops it too (abruptly).
+#[derive(Debug)]
+pub struct TestServer {
+    address: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    serve: Option<tokio::task::JoinHandle<Result<(), tonic::transport::Error>>>,
+    timers: Option<tokio::task::JoinHandle<()>>,
+    transfers: Option<tokio::task::JoinHandle<()>>,
+    skipper: Option<tokio::task::JoinHandle<()>>,
+    skipping: Option<TimeSkipping>,
+}
+
+/// Control of a time-skipping server's clock.
+#[derive(Debug, Clone)]
+pub struct TimeSkipping {
+    clock: Arc<VirtualClock>,
+    locks: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl TimeSkipping {
+    /// The server's virtual clock (read it, or move it by hand with `advance`).
+    pub fn clock(&self) -> &Arc<VirtualClock> {
+        &self.clock
+    }
+
+    /// Stops automatic skipping until a matching [`TimeSkipping::unlock`] (locks nest).
+    pub fn lock(&self) {
+        self.locks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Undoes one [`TimeSkipping::lock`].
+    pub fn unlock(&self) {
+        self.locks.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn is_locked(&self) -> bool {
+        self.locks.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+}
+
+impl TestServer {
+    /// Starts a server: binds, registers namespaces, and serves in the background.
+    pub async fn start(options: ServerOptions) -> Result<TestServer, ServerError> {
+        let address = options
+            .address
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|source| ServerError::Bind { address, source })?;
+        let address = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { address, source })?;
+        let store = options.store.clone();
+        let custom: BTreeMap<String, i32> = options
+            .search_attributes
+            .iter()
+            .map(|(n, t)| (n.clone(), *t as i32))
+            .collect();
+        let existing: Vec<String> = store.namespaces()?.into_iter().map(|n| n.name).collect();
+        let mut names = vec!["default".to_string()];
+        names.extend(options.namespaces.iter().cloned());
+        for name in names {
+            if name.is_empty() {
+                return Err(ServerError::InvalidOption("empty namespace name".into()));
+            }
+            if existing.contains(&name) {
+                continue;
+            }
+            store.put_namespace(NamespaceRecord {
+                name,
+                id: history::new_id(),
+                description: String::new(),
+                owner_email: String::new(),
+                retention: Duration::from_secs(86_400),
+                search_attributes: custom.clone(),
+                data: BTreeMap::new(),
+            })?;
+        }
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (transfer_tx, mut transfer_rx) = tokio::sync::mpsc::unbounded_channel();
+        let matching = Arc::new(matching::Matching::default());
+        let timer_queue = Arc::new(timers::Timers::default());
+        let engine = Arc::new(history::Engine::new(
+            store.clone(),
+            matching,
+            timer_queue.clone(),
+            options.clock.clone(),
+            shutdown_rx.clone(),
+            transfer_tx,
+        ));
+        let transfers = {
+            let engine = engine.clone();
+            let mut stop = shutdown_rx.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        next = transfer_rx.recv() => match next {
+                            Some((run, kind)) => {
+                                engine.process_transfer(run, kind);
+                                engine
+                                    .in_flight
+                                    .pending_transfers
+                                    .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                                engine.in_flight.changed.notify_one();
+                            }
+                            None => return,
+                        },
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                }
+            })
+        };
+        let namespaces = Arc::new(namespaces::Namespaces::new(store));
+        let skipping = options.time_skipping.clone().map(|clock| TimeSkipping {
+            clock,
+            locks: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+        });
+        let skipper = skipping.clone().map(|skipping| {
+            let in_flight = engine.in_flight.clone();
+            let timers = timer_queue.clone();
+            let mut stop = shutdown_rx.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = in_flight.changed.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                    if skipping.is_locked() || !in_flight.idle() {
+                        continue;
+                    }
+                    if let Some(next) = timers.next_workflow_fire_time()
+                        && next > skipping.clock.now()
+                    {
+                        skipping.clock.set(next);
+                    }
+                }
+            })
+        });
+        let timers = {
+            let engine = engine.clone();
+            tokio::spawn(timer_queue.run(
+                options.clock.clone(),
+                shutdown_rx.clone(),
+                move |run, kind| engine.fire_timer(run, kind),
+            ))
+        };
+        let workflow_service = WorkflowServiceServer::new(frontend::Frontend {
+            engine,
+            namespaces: namespaces.clone(),
+            long_poll: options.long_poll_timeout,
+            shutdown: shutdown_rx.clone(),
+        })
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(128 * 1024 * 1024)
+        .max_encoding_message_size(128 * 1024 * 1024);
+        let operator_service = OperatorServiceServer::new(frontend::Operator { namespaces })
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip);
+        let mut stop = shutdown_rx;
+        let serve = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(workflow_service)
+                .add_service(operator_service)
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    },
+                ),
+        );
+        Ok(TestServer {
+            address,
+            shutdown,
+            serve: Some(serve),
+            timers: Some(timers),
+            transfers: Some(transfers),
+            skipper,
+            skipping,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The time-skipping control, when the server was started with
+    /// [`ServerOptions::with_time_skipping`].
+    pub fn time_skipping(&self) -> Option<&TimeSkipping> {
+        self.skipping.as_ref()
+    }
+
+    /// The address as a client target (`127.0.0.1:PORT`).
+    pub fn target(&self) -> String {
+        self.address.to_string()
+    }
+
+    /// Stops accepting, ends long polls, and waits (up to 5 s) for in-flight calls to finish.
+    pub async fn shutdown(mut self) -> Result<(), ServerError> {
+        self.shutdown.send_replace(true);
+        if let Some(timers) = self.timers.take() {
+            let _ = timers.await;
+        }
+        if let Some(transfers) = self.transfers.take() {
+            let _ = transfers.await;
+        }
+        if let Some(skipper) = self.skipper.take() {
+            let _ = skipper.await;
+        }
+        if let Some(mut serve) = self.serve.take() {
+            match tokio::time::timeout(Duration::from_secs(5), &mut serve).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => return Err(ServerError::Serve(e.to_string())),
+                Ok(Err(e)) => return Err(ServerError::Serve(e.to_string())),
+                Err(_) => serve.abort(),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.send_replace(true);
+        if let Some(serve) = self.serve.take() {
+            serve.abort();
+        }
+        if let Some(timers) = self.timers.take() {
+            timers.abort();
+        }
+        if let Some(transfers) = self.transfers.take() {
+            transfers.abort();
+        }
+        if let Some(skipper) = self.skipper.take() {
+            skipper.abort();
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Storage for the bundled server.
+//!
+//! The [`Store`] trait is the boundary between the server's logic and where its data lives. One
+//! call, [`Store::commit`], carries everything a state transition produces — the new history
+//! events, the tasks it creates (workflow tasks, activity tasks, timers) and the execution's
+//! visibility record — so that a durable backend writes them in **one transaction**, with
+//! optimistic concurrency on the execution's version (`expected_version`).
+//!
+//! [`MemoryStore`] keeps everything in process memory: the default for tests. The engine keeps
+//! each execution's mutable state in its shard cache. A durable backend (SQLite, next) writes a
+//! transition's events, buffered events, tasks and visibility row in one transaction, checked
+//! against the execution's version; at start it rebuilds each open execution's mutable state by
+//! replaying its events (as the official server's state rebuilder does) and re-queues its
+//! unfinished tasks.
+
+mod memory;
+
+pub use memory::MemoryStore;
+
+use reprise::api::temporal::api::history::v1::HistoryEvent;
+use reprise::api::temporal::api::workflow::v1::WorkflowExecutionInfo;
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+/// Identifies one run of a workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunKey {
+    /// Namespace name.
+    pub namespace: String,
+    /// Workflow id.
+    pub workflow_id: String,
+    /// Run id.
+    pub run_id: String,
+}
+
+/// A task that a state transition creates. Durable backends persist these with the transition
+/// so that none is lost in a crash; the server dispatches them once the commit succeeded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskRecord {
+    /// A workflow task to hand to a poller of `task_queue`.
+    Workflow {
+        /// The task queue (normal or sticky) the task goes to.
+        task_queue: String,
+        /// The `WorkflowTaskScheduled` event id (or the id it will have).
+        scheduled_event_id: i64,
+    },
+    /// An activity task attempt to hand to a poller of `task_queue`.
+    Activity {
+        /// The task queue.
+        task_queue: String,
+        /// The `ActivityTaskScheduled` event id.
+        scheduled_event_id: i64,
+        /// The attempt number.
+        attempt: i32,
+    },
+    /// Something to do to another execution once this transition is committed (start a child,
+    /// signal or cancel another workflow, tell a parent that its child closed).
+    Transfer {
+        /// What.
+        kind: TransferKind,
+    },
+    /// Something to do at a time.
+    Timer {
+        /// When.
+        fire_at: SystemTime,
+        /// What.
+        kind: TimerKind,
+    },
+}
+
+/// What a timer task does when it fires. Every kind carries what is needed to recognise a stale
+/// timer (one whose subject has moved on), which then does nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimerKind {
+    /// A user timer (`StartTimer` command).
+    User {
+        /// The timer id given by the workflow.
+        timer_id: String,
+        /// Its `TimerStarted` event id.
+        started_event_id: i64,
+    },
+    /// An activity attempt's timeout.
+    ActivityTimeout {
+        /// The activity's scheduled event id.
+        scheduled_event_id: i64,
+        /// The attempt it applies to.
+        attempt: i32,
+        /// Which timeout (a `TimeoutType` value).
+        timeout_type: i32,
+        /// For heartbeat timeouts: the heartbeat sequence this deadline belongs to.
+        heartbeat_seq: u64,
+    },
+    /// The backoff before an activity's next attempt is over.
+    ActivityRetry {
+        /// The activity's scheduled event id.
+        scheduled_event_id: i64,
+        /// The attempt to start.
+        attempt: i32,
+    },
+    /// A workflow task's timeout (start-to-close, or schedule-to-start on a sticky queue).
+    WorkflowTaskTimeout {
+        /// The task's scheduled event id.
+        scheduled_event_id: i64,
+        /// Its attempt.
+        attempt: i32,
+        /// Which timeout (a `TimeoutType` value).
+        timeout_type: i32,
+    },
+    /// The delay before the first workflow task (start delay) is over.
+    WorkflowStartBackoff,
+    /// The backoff before retrying a repeatedly failing workflow task is over.
+    WorkflowTaskBackoff {
+        /// The attempt to schedule.
+        attempt: i32,
+    },
+    /// The run timeout (or the execution timeout) of the run expired.
+    WorkflowRunTimeout,
+    /// The closed run's retention period is over: delete it.
+    Retention,
+}
+
+/// Work across executions, done after the transition that asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferKind {
+    /// Start the child initiated by event `initiated_event_id`.
+    StartChild {
+        /// Its `StartChildWorkflowExecutionInitiated` event id.
+        initiated_event_id: i64,
+    },
+    /// Deliver the signal initiated by event `initiated_event_id`.
+    SignalExternal {
+        /// Its `SignalExternalWorkflowExecutionInitiated` event id.
+        initiated_event_id: i64,
+    },
+    /// Deliver the cancellation request initiated by event `initiated_event_id`.
+    CancelExternal {
+        /// Its `RequestCancelExternalWorkflowExecutionInitiated` event id.
+        initiated_event_id: i64,
+    },
+    /// The run (a child) closed: record it in its parent.
+    NotifyParent,
+    /// The run closed: apply the parent close policy of its open children.
+    ParentClosePolicy,
+}
+
+/// The output of one state transition of one execution, written atomically.
+#[derive(Debug)]
+pub struct Transition<'a> {
+    /// The run.
+    pub run: &'a RunKey,
+    /// The version the run had when the transition began (0 for a new run). A backend rejects
+    /// the transition with [`StoreError::Conflict`] if the stored version differs.
+    pub expected_version: u64,
+    /// The version after the transition.
+    pub new_version: u64,
+    /// New history events, in event-id order, continuing the run's history.
+    pub events: &'a [HistoryEvent],
+    /// Tasks created by the transition.
+    pub tasks: &'a [TaskRecord],
+    /// The events waiting for the running workflow task to finish (signals, activity results…
+    /// that arrived meanwhile): the whole buffer after the transition, replacing the stored one.
+    pub buffered: &'a [HistoryEvent],
+    /// The run's visibility record after the transition, when it changed.
+    pub visibility: Option<&'a WorkflowExecutionInfo>,
+}
+
+/// A registered namespace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamespaceRecord {
+    /// Its name.
+    pub name: String,
+    /// Its id (a UUID).
+    pub id: String,
+    /// Free text.
+    pub description: String,
+    /// Owner contact.
+    pub owner_email: String,
+    /// How long closed executions are kept.
+    pub retention: Duration,
+    /// Custom search attributes: name → `IndexedValueType` value.
+    pub search_attributes: BTreeMap<String, i32>,
+    /// Free-form key/values.
+    pub data: BTreeMap<String, String>,
+}
+
+/// Why a store call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Someone else changed the execution first.
+    #[error("conflict on {workflow_id}/{run_id}: expected version {expected}, found {found}")]
+    Conflict {
+        /// Workflow id.
+        workflow_id: String,
+        /// Run id.
+        run_id: String,
+        /// The version the writer expected.
+        expected: u64,
+        /// The version found.
+        found: u64,
+    },
+    /// The backend failed.
+    #[error("store failure: {0}")]
+    Backend(String),
+}
+
+/// Where the server's data lives. Implementations are shared between threads.
+pub trait Store: Send + Sync + 'static {
+    /// Writes one state transition atomically: events, tasks, visibility record and version.
+    fn commit(&self, transition: Transition<'_>) -> Result<(), StoreError>;
+
+    /// Up to `max` events of `run` starting at `first_event_id` (1-based), in order.
+    fn read_events(
+        &self,
+        run: &RunKey,
+        first_event_id: i64,
+        max: usize,
+    ) -> Result<Vec<HistoryEvent>, StoreError>;
+
+    /// The visibility records of every run of `namespace`, in no particular order. The
+    /// visibility layer filters and sorts them.
+    fn visibility_records(&self, namespace: &str)
+    -> Result<Vec<WorkflowExecutionInfo>, StoreError>;
+
+    /// Deletes a run: its events and its visibility record.
+    fn delete_run(&self, run: &RunKey) -> Result<(), StoreError>;
+
+    /// Creates or replaces a namespace.
+    fn put_namespace(&self, namespace: NamespaceRecord) -> Result<(), StoreError>;
+
+    /// Every namespace, sorted by name.
+    fn namespaces(&self) -> Result<Vec<NamespaceRecord>, StoreError>;
+}
+
+/// The shard (of `shards`) that a workflow id belongs to: stable across processes, so a durable
+/// backend can use it too.
+pub fn memory_shard_index(namespace: &str, workflow_id: &str, shards: usize) -> usize {
+    memory::shard_index(namespace, workflow_id, shards)
+}
