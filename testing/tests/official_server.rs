@@ -398,11 +398,24 @@ async fn result_follows_continue_as_new() {
         ..Default::default()
     };
     complete_task(&client, task.task_token, vec![continue_as_new], vec![]).await;
-    let second = poll_task(&client, &tq).await;
-    assert_ne!(
-        second.workflow_execution.as_ref().map(|e| e.run_id.clone()),
-        first_run
+    // The start handle targets the latest run: a signal reaches the new run, not the closed one.
+    handle
+        .signal_by_name("poke", ())
+        .await
+        .expect("signal reaches the continued run");
+    let latest = handle.describe().await.expect("describe").run_id;
+    assert_ne!(Some(latest.clone()), first_run);
+    assert_eq!(
+        handle.run_id(),
+        first_run.as_deref(),
+        "run_id() is the run the start created"
     );
+    let second = poll_task(&client, &tq).await;
+    assert_eq!(
+        second.workflow_execution.as_ref().map(|e| e.run_id.clone()),
+        Some(latest)
+    );
+
     complete_task(
         &client,
         second.task_token,

@@ -391,7 +391,10 @@ async fn canceling_an_activity_that_has_not_started() {
         ))],
     )
     .await;
-    handle.signal("cancel-it", ()).await.expect("signal");
+    handle
+        .signal_by_name("cancel-it", ())
+        .await
+        .expect("signal");
     let task = poll_task(&client, &tq).await;
     let cancel = command(
         CommandType::RequestCancelActivityTask,

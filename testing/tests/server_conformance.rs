@@ -151,7 +151,7 @@ async fn start_describe_signal_list_count_terminate_and_history() {
     assert_eq!(Some(described.run_id.as_str()), handle.run_id());
 
     handle
-        .signal("approve", ("alice", 3))
+        .signal_by_name("approve", ("alice", 3))
         .await
         .expect("signal");
 
@@ -455,7 +455,10 @@ async fn query_answered_by_a_raw_query_task() {
                 .expect("respond query");
         })
     };
-    let answer: String = handle.query("stage", ("bob",)).await.expect("query");
+    let answer: String = handle
+        .query_by_name("stage", ("bob",))
+        .await
+        .expect("query");
     answering.await.expect("query task");
     assert_eq!(answer, "stage for bob");
     handle.terminate("cleanup", ()).await.expect("terminate");
@@ -553,7 +556,7 @@ async fn update_accepted_and_completed_through_protocol_messages() {
         })
     };
     let update = handle
-        .start_update("add", (41_i64,), UpdateStage::Accepted)
+        .start_update_by_name("add", (41_i64,), UpdateStage::Accepted)
         .await
         .expect("accepted");
     assert!(!update.id().is_empty());

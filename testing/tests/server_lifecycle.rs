@@ -86,8 +86,10 @@ async fn run_timeout_and_id_policies() {
         .await
         .expect("terminate existing");
     assert_ne!(third.run_id(), second.run_id());
+    // A start handle targets the latest run; the second run is described by its id.
+    let second_run = client.workflow_handle(&id, second.run_id().map(str::to_string));
     assert_eq!(
-        second.describe().await.expect("describe").status,
+        second_run.describe().await.expect("describe").status,
         WorkflowExecutionStatus::Terminated
     );
     assert_eq!(
@@ -359,7 +361,7 @@ async fn closed_workflows_signal_with_start_and_query_reject_conditions() {
         .expect("start");
     first.terminate("closed", ()).await.expect("terminate");
     // Signalling and cancelling a closed run is NotFound, as on the official server.
-    match first.signal("late", ()).await {
+    match first.signal_by_name("late", ()).await {
         Err(ClientError::NotFound { message }) => {
             assert!(message.contains("completed"), "{message}")
         }

@@ -223,7 +223,7 @@ async fn a_signal_during_a_workflow_task_is_buffered_and_blocks_completion() {
         .await
         .expect("start");
     let task = poll_task(&client, &tq).await;
-    handle.signal("late", ("x",)).await.expect("signal");
+    handle.signal_by_name("late", ("x",)).await.expect("signal");
     // The signal is not in the history while the task runs.
     let mid = handle.fetch_history().await.expect("history");
     assert_eq!(types(&mid).last(), Some(&E::WorkflowTaskStarted));
@@ -377,7 +377,7 @@ async fn sticky_queue_gets_partial_history_and_falls_back_to_the_normal_queue() 
         .respond_workflow_task_completed(stick(task.task_token, Duration::from_secs(10)))
         .await
         .expect("complete");
-    handle.signal("one", ()).await.expect("signal");
+    handle.signal_by_name("one", ()).await.expect("signal");
     let task = poll_once(&client, sticky_queue(&sticky, &tq)).await;
     assert!(
         !task.task_token.is_empty(),
@@ -399,7 +399,7 @@ async fn sticky_queue_gets_partial_history_and_falls_back_to_the_normal_queue() 
         .respond_workflow_task_completed(stick(task.task_token, Duration::from_millis(300)))
         .await
         .expect("complete");
-    handle.signal("two", ()).await.expect("signal");
+    handle.signal_by_name("two", ()).await.expect("signal");
     let task = poll_task(&client, &tq).await;
     assert_eq!(
         task.history
@@ -431,7 +431,7 @@ async fn history_pages_forward_and_backward() {
         .await
         .expect("start");
     for i in 0..23 {
-        handle.signal("s", (i,)).await.expect("signal");
+        handle.signal_by_name("s", (i,)).await.expect("signal");
     }
     // 1 started + 1 task scheduled + 23 signals = 25 events, in pages of 10.
     let execution = Some(reprise::api::temporal::api::common::v1::WorkflowExecution {
@@ -642,7 +642,7 @@ async fn a_rejected_update_leaves_no_trace_in_the_history() {
         })
     };
     match handle
-        .start_update("change", (1,), UpdateStage::Completed)
+        .start_update_by_name("change", (1,), UpdateStage::Completed)
         .await
     {
         Err(ClientError::UpdateFailed(f)) => assert_eq!(f.message, "not allowed"),
@@ -655,7 +655,7 @@ async fn a_rejected_update_leaves_no_trace_in_the_history() {
         before
     );
     // The next real event gets the next id.
-    handle.signal("after", ()).await.expect("signal");
+    handle.signal_by_name("after", ()).await.expect("signal");
     let history = handle.fetch_history().await.expect("history");
     let ids: Vec<i64> = history.events.iter().map(|e| e.event_id).collect();
     assert_eq!(ids, (1..=ids.len() as i64).collect::<Vec<_>>());

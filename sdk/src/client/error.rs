@@ -110,13 +110,15 @@ impl ClientError {
             tonic::Code::NotFound => ClientError::NotFound { message },
             tonic::Code::InvalidArgument => ClientError::InvalidArgument { message },
             tonic::Code::AlreadyExists => {
-                let run_id =
-                    decode_detail::<details::WorkflowExecutionAlreadyStartedFailure>(&status)
-                        .map(|d| d.run_id)
-                        .unwrap_or_default();
-                ClientError::AlreadyStarted {
-                    workflow_id: workflow_id.to_string(),
-                    run_id,
+                match decode_detail::<details::WorkflowExecutionAlreadyStartedFailure>(&status) {
+                    Some(d) => ClientError::AlreadyStarted {
+                        workflow_id: workflow_id.to_string(),
+                        run_id: d.run_id,
+                    },
+                    None => ClientError::Rpc {
+                        code: tonic::Code::AlreadyExists,
+                        message,
+                    },
                 }
             }
             code => ClientError::Rpc { code, message },

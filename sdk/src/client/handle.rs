@@ -19,13 +19,22 @@ use std::time::Duration;
 /// Server-side deadline of one long poll; the call is simply repeated when it expires.
 const LONG_POLL_TIMEOUT: Duration = Duration::from_secs(70);
 
-/// A handle on a workflow execution. With a run id, calls target that run (and `result` follows
-/// it through continue-as-new); without one, they target the latest run of the workflow id.
+/// A handle on a workflow execution.
+///
+/// A handle made by [`Client::workflow_handle`] with a run id targets that run; one from a start
+/// (or without a run id) targets the workflow's latest run, so that signals, queries, updates,
+/// cancels and terminations reach a workflow that continued as new, retried or ran on a cron
+/// schedule. [`result`](Self::result) starts from the run the handle knows and follows the chain.
 #[derive(Clone, Debug)]
 pub struct WorkflowHandle {
     client: Client,
     workflow_id: String,
-    run_id: Option<String>,
+    /// The run that calls target (`None`: the latest).
+    target_run_id: Option<String>,
+    /// The run `result` starts from.
+    result_run_id: Option<String>,
+    /// The first run of the chain, when known: cancel and terminate stay within it.
+    first_execution_run_id: Option<String>,
     follow_runs: bool,
 }
 
@@ -44,7 +53,26 @@ impl WorkflowHandle {
         WorkflowHandle {
             client,
             workflow_id,
-            run_id,
+            target_run_id: run_id.clone(),
+            result_run_id: run_id,
+            first_execution_run_id: None,
+            follow_runs: true,
+        }
+    }
+
+    /// A handle on a run this client just started (`first_run`: whether it begins a chain).
+    pub(super) fn started(
+        client: Client,
+        workflow_id: String,
+        run_id: String,
+        first_run: bool,
+    ) -> Self {
+        WorkflowHandle {
+            client,
+            workflow_id,
+            target_run_id: None,
+            first_execution_run_id: first_run.then(|| run_id.clone()),
+            result_run_id: Some(run_id),
             follow_runs: true,
         }
     }
@@ -54,9 +82,9 @@ impl WorkflowHandle {
         &self.workflow_id
     }
 
-    /// The run this handle targets, if it was bound to one.
+    /// The run this handle was made with (the run a start created), if any.
     pub fn run_id(&self) -> Option<&str> {
-        self.run_id.as_deref()
+        self.result_run_id.as_deref()
     }
 
     /// Whether [`result`](Self::result) follows continue-as-new (and retry and cron) runs (the
@@ -69,7 +97,7 @@ impl WorkflowHandle {
     fn execution(&self) -> ApiExecution {
         ApiExecution {
             workflow_id: self.workflow_id.clone(),
-            run_id: self.run_id.clone().unwrap_or_default(),
+            run_id: self.target_run_id.clone().unwrap_or_default(),
         }
     }
 
@@ -86,7 +114,7 @@ impl WorkflowHandle {
 
     /// Waits for the workflow to close and returns its raw (decoded by the codec) result payloads.
     pub async fn result_payloads(&self) -> Result<Vec<Payload>, ClientError> {
-        let mut run_id = self.run_id.clone().unwrap_or_default();
+        let mut run_id = self.result_run_id.clone().unwrap_or_default();
         loop {
             let event = self.wait_close_event(&run_id).await?;
             let converter = self.client.data_converter();
@@ -437,6 +465,7 @@ impl WorkflowHandle {
             identity: self.client.identity().to_string(),
             request_id: crate::util::random_uuid(),
             reason: reason.to_string(),
+            first_execution_run_id: self.first_execution_run_id.clone().unwrap_or_default(),
             ..Default::default()
         };
         self.client
@@ -462,6 +491,7 @@ impl WorkflowHandle {
             reason: reason.to_string(),
             details: self.client.encode_args(&details)?,
             identity: self.client.identity().to_string(),
+            first_execution_run_id: self.first_execution_run_id.clone().unwrap_or_default(),
             ..Default::default()
         };
         self.client

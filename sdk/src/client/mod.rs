@@ -187,10 +187,11 @@ impl Client {
                 |mut s, r| async move { s.start_workflow_execution(r).await },
             )
             .await?;
-        Ok(WorkflowHandle::new(
+        Ok(WorkflowHandle::started(
             self.clone(),
             options.id,
-            Some(response.run_id),
+            response.run_id,
+            response.started,
         ))
     }
 
@@ -238,10 +239,11 @@ impl Client {
                 |mut s, r| async move { s.signal_with_start_workflow_execution(r).await },
             )
             .await?;
-        Ok(WorkflowHandle::new(
+        Ok(WorkflowHandle::started(
             self.clone(),
             options.id,
-            Some(response.run_id),
+            response.run_id,
+            response.started,
         ))
     }
 
