@@ -76,6 +76,9 @@ pub(crate) struct WorkflowRun {
     input: Option<Vec<Payload>>,
     outcome: Rc<RefCell<Option<RunOutcome>>>,
     jobs: Vec<Job>,
+    /// Update requests that came with the new task (not from history): delivered in that
+    /// task's activation, after any replayed ones.
+    live_updates: Vec<PendingUpdate>,
     activity_by_event: HashMap<i64, MachineId>,
     timer_by_id: HashMap<String, MachineId>,
     initiated_by_event: HashMap<i64, MachineId>,
@@ -164,6 +167,7 @@ impl WorkflowRun {
             input: Some(input),
             outcome: Rc::default(),
             jobs: Vec::new(),
+            live_updates: Vec::new(),
             activity_by_event: HashMap::new(),
             timer_by_id: HashMap::new(),
             initiated_by_event: HashMap::new(),
@@ -213,7 +217,11 @@ impl WorkflowRun {
                         state.info.history_size_bytes = started.history_size_bytes;
                         state.info.continue_as_new_suggested = started.suggest_continue_as_new;
                     }
-                    if !last {
+                    if last {
+                        let live = std::mem::take(&mut self.live_updates);
+                        self.jobs
+                            .extend(live.into_iter().map(|u| Job::Update(Box::new(u))));
+                    } else {
                         self.read_ahead(&events[i + 1..]);
                     }
                     self.activate()?;
@@ -784,7 +792,7 @@ impl WorkflowRun {
 
     /// Delivers a live update request (from a poll response's protocol messages).
     pub(crate) fn push_update(&mut self, update: PendingUpdate) {
-        self.jobs.push(Job::Update(Box::new(update)));
+        self.live_updates.push(update);
     }
 
     /// Runs the workflow with the jobs collected since the last activation: signals and updates

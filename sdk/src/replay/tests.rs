@@ -796,3 +796,47 @@ fn the_default_update_handler_takes_unknown_names() {
     let ids: Vec<&str> = a.messages.iter().map(|m| m.id.as_str()).collect();
     assert_eq!(ids, ["u1/accept", "u1/complete"]);
 }
+
+#[test]
+fn a_live_update_waits_for_the_new_task_when_earlier_tasks_replay() {
+    use crate::api::temporal::api::update::v1 as upd;
+    let wf = || {
+        run_fn(|ctx| async move {
+            ctx.on_update("add", |(n,): (i64,)| async move { Ok::<_, Failure>(n + 1) });
+            ctx.sleep(Duration::from_secs(3600)).await?;
+            Ok(serde_json::Value::Null)
+        })
+    };
+    // A full history (no cache): task 1 replays (it started the timer), task 2 is new and
+    // carries the update request.
+    let mut b = HistoryBuilder::new("W", vec![]);
+    b.workflow_task();
+    b.timer_started("1", Duration::from_secs(3600));
+    b.workflow_task_started();
+    let mut run = WorkflowRun::new(
+        wf(),
+        &b.build().events[0],
+        DataConverter::default(),
+        "default",
+    )
+    .unwrap();
+    run.push_update(crate::workflow::PendingUpdate {
+        input: crate::workflow::UpdateInput {
+            id: "u1".into(),
+            name: "add".into(),
+            args: vec![p(1i64)],
+        },
+        protocol_instance_id: "u1".into(),
+        request_message_id: "u1/request".into(),
+        sequencing_event_id: 5,
+        request: upd::Request::default(),
+        run_validator: true,
+    });
+    assert!(
+        run.apply_events(&b.build().events).unwrap(),
+        "the replayed task matched its timer"
+    );
+    let a = run.take_activation();
+    let ids: Vec<&str> = a.messages.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["u1/accept", "u1/complete"]);
+}
