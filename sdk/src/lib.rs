@@ -131,8 +131,3 @@ pub mod replay;
 mod util;
 pub mod worker;
 pub mod workflow;
-
-/// The README's examples compile (they run as doc tests).
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

@@ -15,3 +15,9 @@ pub mod server;
 pub mod store;
 
 pub use dev_server::{DevServer, DevServerError, DevServerOptions};
+
+/// The README's examples compile (they run as doc tests here, where both `reprise` and
+/// `reprise-testing` are available).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
