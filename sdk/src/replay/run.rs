@@ -520,27 +520,18 @@ impl WorkflowRun {
             Some(E::ActivityTaskFailedEventAttributes(a)) => {
                 let machine = scheduled(a.scheduled_event_id)?;
                 let cause = decode_failure(&converter, a.failure);
-                let failure = self.activity_failure(
+                self.activity_failed(
                     machine,
                     a.started_event_id,
                     &a.identity,
                     a.retry_state,
                     cause,
-                );
-                Job::Resolve {
-                    machine,
-                    resolution: Resolution::Failed(Box::new(failure)),
-                }
+                )
             }
             Some(E::ActivityTaskTimedOutEventAttributes(a)) => {
                 let machine = scheduled(a.scheduled_event_id)?;
                 let cause = decode_failure(&converter, a.failure);
-                let failure =
-                    self.activity_failure(machine, a.started_event_id, "", a.retry_state, cause);
-                Job::Resolve {
-                    machine,
-                    resolution: Resolution::Failed(Box::new(failure)),
-                }
+                self.activity_failed(machine, a.started_event_id, "", a.retry_state, cause)
             }
             Some(E::ActivityTaskCanceledEventAttributes(a)) => {
                 let machine = scheduled(a.scheduled_event_id)?;
@@ -551,12 +542,7 @@ impl WorkflowRun {
                         identity: a.identity.clone(),
                     },
                 );
-                let failure =
-                    self.activity_failure(machine, a.started_event_id, &a.identity, 0, cause);
-                Job::Resolve {
-                    machine,
-                    resolution: Resolution::Failed(Box::new(failure)),
-                }
+                self.activity_failed(machine, a.started_event_id, &a.identity, 0, cause)
             }
             Some(E::TimerFiredEventAttributes(a)) => {
                 let machine = *self.timer_by_id.get(&a.timer_id).ok_or_else(|| {
@@ -603,15 +589,7 @@ impl WorkflowRun {
             Some(E::ChildWorkflowExecutionFailedEventAttributes(a)) => {
                 let machine = initiated(a.initiated_event_id)?;
                 let cause = decode_failure(&converter, a.failure);
-                Job::Resolve {
-                    machine,
-                    resolution: Resolution::Failed(Box::new(self.child_failure(
-                        machine,
-                        a.started_event_id,
-                        a.retry_state,
-                        cause,
-                    ))),
-                }
+                self.child_failed(machine, a.started_event_id, a.retry_state, cause)
             }
             Some(E::ChildWorkflowExecutionCanceledEventAttributes(a)) => {
                 let machine = initiated(a.initiated_event_id)?;
@@ -622,15 +600,7 @@ impl WorkflowRun {
                         identity: String::new(),
                     },
                 );
-                Job::Resolve {
-                    machine,
-                    resolution: Resolution::Failed(Box::new(self.child_failure(
-                        machine,
-                        a.started_event_id,
-                        0,
-                        cause,
-                    ))),
-                }
+                self.child_failed(machine, a.started_event_id, 0, cause)
             }
             Some(E::ChildWorkflowExecutionTimedOutEventAttributes(a)) => {
                 let machine = initiated(a.initiated_event_id)?;
@@ -642,15 +612,7 @@ impl WorkflowRun {
                         last_heartbeat_details: Vec::new(),
                     },
                 );
-                Job::Resolve {
-                    machine,
-                    resolution: Resolution::Failed(Box::new(self.child_failure(
-                        machine,
-                        a.started_event_id,
-                        a.retry_state,
-                        cause,
-                    ))),
-                }
+                self.child_failed(machine, a.started_event_id, a.retry_state, cause)
             }
             Some(E::ChildWorkflowExecutionTerminatedEventAttributes(a)) => {
                 let machine = initiated(a.initiated_event_id)?;
@@ -660,15 +622,7 @@ impl WorkflowRun {
                         identity: String::new(),
                     },
                 );
-                Job::Resolve {
-                    machine,
-                    resolution: Resolution::Failed(Box::new(self.child_failure(
-                        machine,
-                        a.started_event_id,
-                        0,
-                        cause,
-                    ))),
-                }
+                self.child_failed(machine, a.started_event_id, 0, cause)
             }
             Some(E::ExternalWorkflowExecutionSignaledEventAttributes(a)) => {
                 let machine = initiated(a.initiated_event_id)?;
@@ -713,6 +667,38 @@ impl WorkflowRun {
         };
         self.jobs.push(job);
         Ok(())
+    }
+
+    /// An activity's failure, as the job that resolves its future.
+    fn activity_failed(
+        &self,
+        machine: MachineId,
+        started_event_id: i64,
+        identity: &str,
+        retry_state: i32,
+        cause: Failure,
+    ) -> Job {
+        let failure =
+            self.activity_failure(machine, started_event_id, identity, retry_state, cause);
+        Job::Resolve {
+            machine,
+            resolution: Resolution::Failed(Box::new(failure)),
+        }
+    }
+
+    /// A child workflow's failure, as the job that resolves its future.
+    fn child_failed(
+        &self,
+        machine: MachineId,
+        started_event_id: i64,
+        retry_state: i32,
+        cause: Failure,
+    ) -> Job {
+        let failure = self.child_failure(machine, started_event_id, retry_state, cause);
+        Job::Resolve {
+            machine,
+            resolution: Resolution::Failed(Box::new(failure)),
+        }
     }
 
     fn activity_failure(
