@@ -1,21 +1,24 @@
 //! `reprise-server`: the bundled Temporal-compatible server as a process.
 //!
 //! ```text
-//! reprise-server [--address 127.0.0.1:7233] [--memory | --db PATH] [--namespace NAME]...
-//!                [--search-attribute NAME=TYPE]... [--time-skipping] [--log-level LEVEL]
+//! reprise-server [--address 127.0.0.1:7233] [--memory | --db PATH [--db-sync normal|full]]
+//!                [--namespace NAME]... [--search-attribute NAME=TYPE]... [--time-skipping]
+//!                [--log-level LEVEL]
 //! ```
 //! Prints `reprise-server listening on ADDR` once it accepts connections; stops cleanly on SIGINT
-//! or SIGTERM.
+//! or SIGTERM. With `--db` everything lives in that SQLite file (created if missing): a server
+//! killed at any moment and started again on the file carries on where it stopped.
 #![allow(clippy::print_stdout)]
 
 use reprise::api::temporal::api::enums::v1::IndexedValueType;
 use reprise_testing::server::{ServerOptions, TestServer};
+use reprise_testing::store::{SqliteStore, Synchronous};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: reprise-server [--address HOST:PORT] [--memory | --db PATH] \
-[--namespace NAME]... [--search-attribute NAME=TYPE]... [--time-skipping] [--log-level error|warn|info|debug]
+const USAGE: &str = "usage: reprise-server [--address HOST:PORT] \
+[--memory | --db PATH [--db-sync normal|full]] [--namespace NAME]... [--search-attribute NAME=TYPE]... [--time-skipping] [--log-level error|warn|info|debug]
 TYPE is one of Keyword, Text, Int, Double, Bool, Datetime, KeywordList.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -33,6 +36,9 @@ struct Args {
     search_attributes: Vec<(String, IndexedValueType)>,
     time_skipping: bool,
     level: Level,
+    /// The SQLite file; `None` = memory.
+    db: Option<std::path::PathBuf>,
+    sync: Synchronous,
 }
 
 fn parse_type(text: &str) -> Option<IndexedValueType> {
@@ -55,8 +61,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         search_attributes: Vec::new(),
         time_skipping: false,
         level: Level::Info,
+        db: None,
+        sync: Synchronous::Normal,
     };
-    let mut storage: Option<&str> = None;
+    let mut memory = false;
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
@@ -76,13 +84,22 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     format!("--address {v:?} is not HOST:PORT (an IP address and a port)")
                 })?;
             }
-            "--memory" => storage = Some("memory"),
+            "--memory" => memory = true,
             "--time-skipping" => parsed.time_skipping = true,
             "--db" => {
                 let path = value("--db")?;
-                return Err(format!(
-                    "--db {path}: the SQLite store is not available in this version yet; use --memory"
-                ));
+                if path.is_empty() {
+                    return Err("--db needs a file path".into());
+                }
+                parsed.db = Some(path.into());
+            }
+            "--db-sync" => {
+                let v = value("--db-sync")?;
+                parsed.sync = match v.to_ascii_lowercase().as_str() {
+                    "normal" => Synchronous::Normal,
+                    "full" => Synchronous::Full,
+                    _ => return Err(format!("--db-sync {v:?}: expected normal or full")),
+                };
             }
             "--namespace" => {
                 let v = value("--namespace")?;
@@ -120,7 +137,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    let _ = storage;
+    if memory && parsed.db.is_some() {
+        return Err("--memory and --db exclude each other".into());
+    }
     Ok(Some(parsed))
 }
 
@@ -200,6 +219,15 @@ async fn main() -> ExitCode {
     if args.time_skipping {
         options = options.with_time_skipping();
     }
+    if let Some(path) = &args.db {
+        match SqliteStore::open_with(path, args.sync) {
+            Ok(store) => options = options.with_store(std::sync::Arc::new(store)),
+            Err(e) => {
+                eprintln!("reprise-server: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let signals = Signals::install();
     let server = match TestServer::start(options).await {
         Ok(s) => s,
@@ -216,7 +244,19 @@ async fn main() -> ExitCode {
         &args,
         Level::Info,
         &format!(
-            "memory store; namespaces: {}{}",
+            "{}; namespaces: {}{}",
+            match &args.db {
+                Some(path) => {
+                    let r = server.recovery();
+                    format!(
+                        "SQLite store {} ({} runs recovered, {} open)",
+                        path.display(),
+                        r.runs,
+                        r.open
+                    )
+                }
+                None => "memory store".to_string(),
+            },
             namespaces.join(", "),
             if args.time_skipping {
                 "; time skipping"

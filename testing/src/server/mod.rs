@@ -31,7 +31,10 @@
 //! activity heartbeats and results by token or id, activity retries and every activity timeout,
 //! workflow-task timeouts and failures, run timeouts, workflow retry policies, the
 //! `OperatorService` search-attribute calls, cron schedules, retention and deletion. Not yet:
-//! schedules, Nexus, worker versioning, reset, batch operations, a durable store.
+//! schedules, Nexus, worker versioning, reset, batch operations.
+//!
+//! Storage: in memory by default; on a [`crate::store::SqliteStore`] everything survives a crash
+//! (kill -9 included) and a restarted server carries on where the last commit left off.
 //!
 //! Time: a real clock by default; [`ServerOptions::with_clock`] takes any
 //! [`Clock`], and [`ServerOptions::with_time_skipping`] runs the server on a
@@ -46,6 +49,8 @@ mod namespaces;
 mod timers;
 mod token;
 mod visibility;
+
+pub use history::Recovery;
 
 use crate::clock::{Clock, RealClock, VirtualClock};
 use crate::store::{MemoryStore, NamespaceRecord, Store, StoreError};
@@ -132,6 +137,13 @@ impl ServerOptions {
         self
     }
 
+    /// Keep the server's data in `store` (for example a [`crate::store::SqliteStore`], which
+    /// survives restarts: a server started on it carries on where the last one stopped).
+    pub fn with_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = store;
+        self
+    }
+
     /// Use `clock` (for example a [`VirtualClock`]).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -188,6 +200,7 @@ pub struct TestServer {
     transfers: Option<tokio::task::JoinHandle<()>>,
     skipper: Option<tokio::task::JoinHandle<()>>,
     skipping: Option<TimeSkipping>,
+    recovery: Recovery,
 }
 
 /// Control of a time-skipping server's clock.
@@ -268,6 +281,17 @@ impl TestServer {
             shutdown_rx.clone(),
             transfer_tx,
         ));
+        let recovered = engine.recover()?;
+        if recovered.runs > 0 {
+            tracing::info!(
+                "recovered {} runs ({} open): {} tasks queued again, {} timers, {} transfers",
+                recovered.runs,
+                recovered.open,
+                recovered.tasks,
+                recovered.timers,
+                recovered.transfers
+            );
+        }
         let transfers = {
             let engine = engine.clone();
             let mut stop = shutdown_rx.clone();
@@ -276,7 +300,8 @@ impl TestServer {
                     tokio::select! {
                         next = transfer_rx.recv() => match next {
                             Some((run, kind)) => {
-                                engine.process_transfer(run, kind);
+                                engine.process_transfer(run.clone(), kind.clone());
+                                engine.transfer_done(&run, &kind);
                                 engine
                                     .in_flight
                                     .pending_transfers
@@ -322,7 +347,7 @@ impl TestServer {
             tokio::spawn(timer_queue.run(
                 options.clock.clone(),
                 shutdown_rx.clone(),
-                move |run, kind| engine.fire_timer(run, kind),
+                move |run, fire_at, kind| engine.fire_timer(run, fire_at, kind),
             ))
         };
         let workflow_service = WorkflowServiceServer::new(frontend::Frontend {
@@ -358,7 +383,13 @@ impl TestServer {
             transfers: Some(transfers),
             skipper,
             skipping,
+            recovery: recovered,
         })
+    }
+
+    /// What the server picked up from its store at start.
+    pub fn recovery(&self) -> Recovery {
+        self.recovery
     }
 
     /// The address the server listens on.

@@ -72,12 +72,12 @@ impl Timers {
             .min()
     }
 
-    fn pop_due(&self, now: SystemTime) -> Vec<(RunKey, TimerKind)> {
+    fn pop_due(&self, now: SystemTime) -> Vec<(RunKey, SystemTime, TimerKind)> {
         let mut guard = self.heap.lock().unwrap_or_else(|e| e.into_inner());
         let mut due = Vec::new();
         while guard.1.peek().is_some_and(|Reverse(e)| e.fire_at <= now) {
             if let Some(Reverse(e)) = guard.1.pop() {
-                due.push((e.run, e.kind));
+                due.push((e.run, e.fire_at, e.kind));
             }
         }
         due
@@ -88,11 +88,11 @@ impl Timers {
         self: Arc<Self>,
         clock: Arc<dyn Clock>,
         mut shutdown: watch::Receiver<bool>,
-        fire: impl Fn(RunKey, TimerKind) + Send + Sync,
+        fire: impl Fn(RunKey, SystemTime, TimerKind) + Send + Sync,
     ) {
         loop {
-            for (run, kind) in self.pop_due(clock.now()) {
-                fire(run, kind);
+            for (run, fire_at, kind) in self.pop_due(clock.now()) {
+                fire(run, fire_at, kind);
             }
             let next = self.next_fire_time();
             tokio::select! {

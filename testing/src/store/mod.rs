@@ -7,15 +7,23 @@
 //! optimistic concurrency on the execution's version (`expected_version`).
 //!
 //! [`MemoryStore`] keeps everything in process memory: the default for tests. The engine keeps
-//! each execution's mutable state in its shard cache. A durable backend (SQLite, next) writes a
-//! transition's events, buffered events, tasks and visibility row in one transaction, checked
-//! against the execution's version; at start it rebuilds each open execution's mutable state by
-//! replaying its events (as the official server's state rebuilder does) and re-queues its
-//! unfinished tasks.
+//! each execution's mutable state in its shard cache.
+//!
+//! A durable backend ([`SqliteStore`]) also receives the run's mutable state, encoded by the
+//! server ([`Transition::state`], opaque to the store), and writes it with the events, the timer
+//! and transfer tasks and the visibility row in one transaction checked against the run's
+//! version. After a crash, [`Store::recover`] hands back every run's last committed state and
+//! the timer and transfer tasks not yet done; the server rebuilds its caches from them and
+//! re-queues the workflow and activity tasks that the states say are waiting for a poller (those
+//! are derived, not stored: a task a poller already took is recorded as started in the state, so
+//! it is never handed out twice).
 
 mod memory;
+pub(crate) mod records;
+mod sqlite;
 
 pub use memory::MemoryStore;
+pub use sqlite::{SqliteStore, Synchronous};
 
 use reprise::api::temporal::api::history::v1::HistoryEvent;
 use reprise::api::temporal::api::workflow::v1::WorkflowExecutionInfo;
@@ -144,7 +152,8 @@ pub enum TransferKind {
 }
 
 /// The output of one state transition of one execution, written atomically.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct Transition<'a> {
     /// The run.
     pub run: &'a RunKey,
@@ -162,6 +171,47 @@ pub struct Transition<'a> {
     pub buffered: &'a [HistoryEvent],
     /// The run's visibility record after the transition, when it changed.
     pub visibility: Option<&'a WorkflowExecutionInfo>,
+    /// The run's whole mutable state after the transition, encoded by the server, for stores
+    /// that are [durable](Store::is_durable) (`None` for the others).
+    pub state: Option<&'a [u8]>,
+}
+
+/// What a durable store hands back at start: everything the server needs to carry on.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Recovered {
+    /// Every stored run (open and closed) with its last committed state.
+    pub runs: Vec<RecoveredRun>,
+    /// Timer tasks not yet done, in the order they were written.
+    pub timers: Vec<(RunKey, SystemTime, TimerKind)>,
+    /// Transfer tasks not yet done, in the order they were written.
+    pub transfers: Vec<(RunKey, TransferKind)>,
+}
+
+/// One run as a durable store recovers it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RecoveredRun {
+    /// The run.
+    pub key: RunKey,
+    /// Its version.
+    pub version: u64,
+    /// Its mutable state as last passed in [`Transition::state`].
+    pub state: Vec<u8>,
+    /// Whether it is the current (latest) run of its workflow id.
+    pub current: bool,
+}
+
+impl RecoveredRun {
+    /// A recovered run.
+    pub fn new(key: RunKey, version: u64, state: Vec<u8>, current: bool) -> Self {
+        RecoveredRun {
+            key,
+            version,
+            state,
+            current,
+        }
+    }
 }
 
 /// A registered namespace.
@@ -209,6 +259,12 @@ pub trait Store: Send + Sync + 'static {
     /// Writes one state transition atomically: events, tasks, visibility record and version.
     fn commit(&self, transition: Transition<'_>) -> Result<(), StoreError>;
 
+    /// Writes transitions of several runs that belong together (a run closing and the run that
+    /// continues it) — atomically in a durable store. The default commits them one by one.
+    fn commit_all(&self, transitions: &[Transition<'_>]) -> Result<(), StoreError> {
+        transitions.iter().try_for_each(|t| self.commit(*t))
+    }
+
     /// Up to `max` events of `run` starting at `first_event_id` (1-based), in order.
     fn read_events(
         &self,
@@ -230,6 +286,33 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every namespace, sorted by name.
     fn namespaces(&self) -> Result<Vec<NamespaceRecord>, StoreError>;
+
+    /// Whether the store outlives the process. A durable store receives each run's encoded
+    /// state with every transition, keeps timer and transfer tasks until they are done, and
+    /// answers [`Store::recover`].
+    fn is_durable(&self) -> bool {
+        false
+    }
+
+    /// Everything committed before the last stop or crash (nothing, for a non-durable store).
+    fn recover(&self) -> Result<Recovered, StoreError> {
+        Ok(Recovered::default())
+    }
+
+    /// A timer task written by an earlier transition has fired and been handled.
+    fn timer_done(
+        &self,
+        _run: &RunKey,
+        _fire_at: SystemTime,
+        _kind: &TimerKind,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// A transfer task written by an earlier transition has been carried out.
+    fn transfer_done(&self, _run: &RunKey, _kind: &TransferKind) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// The shard (of `shards`) that a workflow id belongs to: stable across processes, so a durable

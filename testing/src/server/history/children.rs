@@ -361,6 +361,10 @@ impl Engine {
         else {
             return Ok(());
         };
+        // Carried out again after a crash: the child already started.
+        if child.started.is_some() {
+            return Ok(());
+        }
         let origin = Origin {
             parent: Some(ParentInfo {
                 namespace: parent.namespace.clone(),
@@ -381,7 +385,12 @@ impl Engine {
             origin,
         );
         self.with_run(parent, |ms| {
-            if !ms.is_open() || !ms.children.contains_key(&initiated_event_id) {
+            if !ms.is_open()
+                || ms
+                    .children
+                    .get(&initiated_event_id)
+                    .is_none_or(|c| c.started.is_some())
+            {
                 return Ok(());
             }
             match &started {

@@ -10,6 +10,8 @@ mod children;
 mod commands;
 pub(crate) mod cron;
 mod lifecycle;
+mod recovery;
+mod snapshot;
 pub(crate) mod state;
 mod updates;
 mod workflow_task;
@@ -26,6 +28,7 @@ use tonic::Status;
 
 pub(crate) use activity::{ActivityOutcome, ActivityRef};
 pub(crate) use lifecycle::{StartRequest, new_run_id as new_id};
+pub use recovery::Recovery;
 
 /// Number of execution shards.
 const SHARDS: usize = 16;
@@ -65,6 +68,8 @@ pub(crate) struct Engine {
     pub(crate) in_flight: Arc<InFlight>,
     /// Transfer tasks go to a worker that runs them outside the shard locks, in order.
     transfers: tokio::sync::mpsc::UnboundedSender<(RunKey, crate::store::TransferKind)>,
+    /// Whether the store outlives the process (it then gets each run's encoded state).
+    durable: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -84,6 +89,7 @@ impl Engine {
     ) -> Self {
         Engine {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            durable: store.is_durable(),
             store,
             matching,
             timers,
@@ -172,32 +178,81 @@ impl Engine {
         Ok(f(ms))
     }
 
-    /// Writes a transition through the store and dispatches its tasks.
+    /// Writes a transition through the store and dispatches its tasks. A run the transition
+    /// created (continue-as-new, cron, workflow retry) is written in the same store call, so a
+    /// crash cannot close one run without starting the next; the caller inserts it afterwards.
     fn commit(&self, ms: &mut MutableState) -> Result<(), Status> {
-        if !ms.touched && ms.new_tasks.is_empty() {
+        let mut next = ms.pending_new_run.take();
+        let result = self.commit_runs(ms, next.as_deref_mut());
+        ms.pending_new_run = next;
+        result
+    }
+
+    fn commit_runs(
+        &self,
+        ms: &mut MutableState,
+        next: Option<&mut MutableState>,
+    ) -> Result<(), Status> {
+        let mut runs: Vec<&mut MutableState> = std::iter::once(ms)
+            .chain(next)
+            .filter(|m| m.touched || !m.new_tasks.is_empty())
+            .collect();
+        if runs.is_empty() {
             return Ok(());
         }
-        let new_version = ms.version + 1;
-        let info = ms.visibility_dirty.then(|| ms.info());
-        self.store
-            .commit(Transition {
-                run: &ms.key,
-                expected_version: ms.version,
-                new_version,
-                events: &ms.new_events,
-                tasks: &ms.new_tasks,
-                buffered: &ms.buffered,
-                visibility: info.as_ref(),
+        let prepared: Vec<_> = runs
+            .iter_mut()
+            .map(|m| {
+                let info = m.visibility_dirty.then(|| m.info());
+                m.state_transitions += 1;
+                let state = self.durable.then(|| snapshot::encode(m));
+                (info, state)
             })
-            .map_err(errors::store)?;
-        ms.version = new_version;
-        ms.state_transitions += 1;
+            .collect();
+        let transitions: Vec<Transition<'_>> = runs
+            .iter()
+            .zip(&prepared)
+            .map(|(m, (info, state))| Transition {
+                run: &m.key,
+                expected_version: m.version,
+                new_version: m.version + 1,
+                events: &m.new_events,
+                tasks: &m.new_tasks,
+                buffered: &m.buffered,
+                visibility: info.as_ref(),
+                state: state.as_deref(),
+            })
+            .collect();
+        let committed = self.store.commit_all(&transitions);
+        drop(transitions);
+        if let Err(e) = committed {
+            for m in runs {
+                m.state_transitions -= 1;
+            }
+            return Err(errors::store(e));
+        }
+        for m in runs {
+            self.committed(m);
+        }
+        Ok(())
+    }
+
+    /// After a successful commit: clears the transition's scratch, dispatches its tasks, and
+    /// wakes whoever waits on the run.
+    fn committed(&self, ms: &mut MutableState) {
+        ms.version += 1;
         ms.new_events.clear();
         ms.visibility_dirty = false;
         ms.touched = false;
         for task in std::mem::take(&mut ms.new_tasks) {
             self.dispatch(&ms.key, task, &ms.task_queue);
         }
+        self.update_busy(ms);
+        ms.changed.send_replace(ms.version);
+    }
+
+    /// Keeps the count of busy runs (time skipping waits for none) in step with `ms`.
+    fn update_busy(&self, ms: &mut MutableState) {
         let busy = ms.is_busy();
         if busy != ms.busy {
             ms.busy = busy;
@@ -207,8 +262,6 @@ impl Engine {
             );
             self.in_flight.changed.notify_one();
         }
-        ms.changed.send_replace(new_version);
-        Ok(())
     }
 
     fn dispatch(&self, run: &RunKey, task: TaskRecord, normal_queue: &str) {
@@ -290,8 +343,36 @@ impl Engine {
         self.store.delete_run(run).map_err(errors::store)
     }
 
-    /// A fired timer: hands it to the run it belongs to; stale timers do nothing.
-    pub(crate) fn fire_timer(&self, run: RunKey, kind: TimerKind) {
+    /// A fired timer: hands it to the run it belongs to (stale timers do nothing), then tells
+    /// the store it is done.
+    pub(crate) fn fire_timer(&self, run: RunKey, fire_at: std::time::SystemTime, kind: TimerKind) {
+        self.handle_timer(&run, kind.clone());
+        if self.durable
+            && let Err(e) = self.store.timer_done(&run, fire_at, &kind)
+        {
+            tracing::warn!(
+                "timer of {}/{} not marked done: {e}",
+                run.workflow_id,
+                run.run_id
+            );
+        }
+    }
+
+    /// A transfer task was carried out: the store forgets it.
+    pub(crate) fn transfer_done(&self, run: &RunKey, kind: &crate::store::TransferKind) {
+        if self.durable
+            && let Err(e) = self.store.transfer_done(run, kind)
+        {
+            tracing::warn!(
+                "transfer of {}/{} not marked done: {e}",
+                run.workflow_id,
+                run.run_id
+            );
+        }
+    }
+
+    fn handle_timer(&self, run: &RunKey, kind: TimerKind) {
+        let run = run.clone();
         if kind == TimerKind::Retention {
             if let Err(e) = self.delete_run(&run) {
                 tracing::debug!("retention of {}/{}: {e}", run.workflow_id, run.run_id);
