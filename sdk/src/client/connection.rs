@@ -116,7 +116,7 @@ impl Connection {
                 Ok(resp) => return Ok(resp.into_inner()),
                 Err(status)
                     if attempt < retry.max_attempts
-                        && super::error::is_transient_code(status.code()) =>
+                        && super::error::is_transient_status(&status) =>
                 {
                     tracing::debug!(code = ?status.code(), message = status.message(), attempt, "retrying transient error");
                     tokio::time::sleep(retry.delay(attempt)).await;

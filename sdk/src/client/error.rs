@@ -105,6 +105,9 @@ impl ClientError {
 
     /// Maps a gRPC status from the server, decoding Temporal's typed error details.
     pub(crate) fn from_status(status: tonic::Status, workflow_id: &str) -> Self {
+        if is_local_transport_failure(&status) {
+            return ClientError::Transport(Box::new(status));
+        }
         let message = status.message().to_string();
         match status.code() {
             tonic::Code::NotFound => ClientError::NotFound { message },
@@ -134,6 +137,21 @@ pub(crate) fn is_transient_code(code: tonic::Code) -> bool {
     )
 }
 
+/// Whether a failed call is worth retrying: a transient code from the server, or a connection
+/// that broke under the call (a server killed or restarted mid-request).
+pub(crate) fn is_transient_status(status: &tonic::Status) -> bool {
+    is_transient_code(status.code()) || is_local_transport_failure(status)
+}
+
+/// A status made on this side from a transport error (tonic reports a connection reset as
+/// `Unknown: transport error` and keeps the cause as its source), not one the server sent.
+fn is_local_transport_failure(status: &tonic::Status) -> bool {
+    matches!(
+        status.code(),
+        tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::Cancelled
+    ) && std::error::Error::source(status).is_some()
+}
+
 /// Decodes the first `google.rpc.Status` detail of type `T`, if the server sent one.
 pub(crate) fn decode_detail<T: Message + Name + Default>(status: &tonic::Status) -> Option<T> {
     let rpc = RpcStatus::decode(status.details()).ok()?;
@@ -142,4 +160,25 @@ pub(crate) fn decode_detail<T: Message + Name + Default>(status: &tonic::Status)
         .iter()
         .find(|any| any.type_url == url || any.type_url.ends_with(&format!("/{}", T::full_name())))
         .and_then(|any| T::decode(any.value.as_slice()).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_broken_under_a_call_is_transient_but_a_server_error_is_not() {
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let local = tonic::Status::from_error(Box::new(reset));
+        assert_eq!(local.code(), tonic::Code::Unknown);
+        assert!(is_transient_status(&local));
+        assert!(ClientError::from_status(local, "wf").is_transient());
+
+        let from_server = tonic::Status::unknown("workflow type not registered");
+        assert!(!is_transient_status(&from_server));
+        assert!(!ClientError::from_status(from_server, "wf").is_transient());
+        assert!(is_transient_status(&tonic::Status::unavailable(
+            "restarting"
+        )));
+    }
 }
