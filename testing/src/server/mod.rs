@@ -366,10 +366,24 @@ impl TestServer {
         let mut stop = shutdown_rx;
         let serve = tokio::spawn(
             tonic::transport::Server::builder()
+                // As the official server (gRPC-Go's default): no cap on concurrent streams per
+                // connection. hyper's default of 200 made a client's 200 waiting result long
+                // polls hold back the polls of a worker sharing its connection.
+                .max_concurrent_streams(Some(u32::MAX))
                 .add_service(workflow_service)
                 .add_service(operator_service)
                 .serve_with_incoming_shutdown(
-                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    // Nagle's algorithm off, as gRPC servers do: with it, a small response
+                    // waits for the client's delayed ACK (~40 ms on Linux) before leaving.
+                    tokio_stream::StreamExt::map(
+                        tokio_stream::wrappers::TcpListenerStream::new(listener),
+                        |accepted| {
+                            if let Ok(stream) = &accepted {
+                                let _ = stream.set_nodelay(true);
+                            }
+                            accepted
+                        },
+                    ),
                     async move {
                         let _ = stop.wait_for(|s| *s).await;
                     },
