@@ -21,8 +21,5 @@ async fn server_target() -> (ServerGuard, String, bool) {
         Err(e) => panic!("bundled server: {e}"),
     };
     let target = server.target();
-    // Sticky queues off: with them on, the bundled server's speculative update tasks on a sticky
-    // queue time out once before reaching the worker (a known server issue, see the closing
-    // notes); every other scenario passes with sticky queues too.
-    (server, target, false)
+    (server, target, true)
 }

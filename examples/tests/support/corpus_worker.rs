@@ -31,6 +31,10 @@ fn unique(prefix: &str) -> String {
 }
 
 async fn env() -> Env {
+    env_with(|options| options).await
+}
+
+async fn env_with(options: impl FnOnce(WorkerOptions) -> WorkerOptions) -> Env {
     let (server, target, sticky) = crate::server_target().await;
     let client = Client::connect(ClientOptions::new(target))
         .await
@@ -38,7 +42,7 @@ async fn env() -> Env {
     let task_queue = unique("corpus");
     let worker = Worker::new(
         client.clone(),
-        WorkerOptions::new(&task_queue).with_sticky(sticky),
+        options(WorkerOptions::new(&task_queue).with_sticky(sticky)),
         reprise_examples::corpus::registry(),
         reprise_examples::corpus_activities::registry(),
     );
@@ -243,6 +247,118 @@ async fn signals_queries_and_updates() {
         significant(types(&history)),
         significant(fixture_types("05-updates.json"))
     );
+    env.stop().await;
+}
+
+/// Updates rejected by speculative workflow tasks on a sticky queue, each followed by more
+/// updates. A task that only rejects updates leaves no trace in the history, so the next task
+/// shows again what the rejecting one showed: the worker rolls its cached run back and goes on,
+/// neither stalling until the task times out nor replaying. Rejections come right after a task
+/// without commands (a rejecting task the server always discards) and after tasks whose commands
+/// recorded events (discarded for a worker that says it can take events again, as ours does).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_after_rejected_updates_on_a_sticky_queue() {
+    let env = env().await;
+    let u = env.start("UpdateWorkflow", ()).await;
+    wait_until(&u, "first task", |h| {
+        count(h, EventType::WorkflowTaskCompleted) >= 1
+    })
+    .await;
+    // Well within the 10 s workflow task timeout: a task stuck in the worker fails the test.
+    let update = |n: i64| {
+        let u = &u;
+        async move {
+            match tokio::time::timeout(
+                Duration::from_secs(8),
+                u.update_by_name::<i64>("addAmount", (n,)),
+            )
+            .await
+            {
+                Ok(result) => result,
+                Err(_) => panic!("update addAmount({n}) stalled"),
+            }
+        }
+    };
+    let rejected = |result: Result<i64, ClientError>, n: i64| match result {
+        Err(ClientError::UpdateFailed(f)) => assert!(
+            f.message
+                .contains(&format!("amount must be non-negative, got {n}")),
+            "{f}"
+        ),
+        other => panic!("expected a rejection of {n}, got {other:?}"),
+    };
+    rejected(update(-1).await, -1);
+    assert_eq!(update(10).await.expect("update"), 10);
+    rejected(update(-2).await, -2);
+    assert_eq!(update(5).await.expect("update"), 15);
+    rejected(update(-3).await, -3);
+    rejected(update(-4).await, -4);
+    assert_eq!(update(7).await.expect("update"), 22);
+    assert_eq!(
+        u.update_by_name::<i64>("finish", ()).await.expect("finish"),
+        22
+    );
+    assert_eq!(u.result::<i64>().await.expect("result"), 22);
+    let history = history_replays(&u).await;
+    assert_eq!(count(&history, EventType::WorkflowTaskTimedOut), 0);
+    assert_eq!(count(&history, EventType::WorkflowTaskFailed), 0);
+    // Rejected updates leave nothing: only the accepted ones are in the history.
+    assert_eq!(
+        count(&history, EventType::WorkflowExecutionUpdateAccepted),
+        4
+    );
+    assert_eq!(
+        count(&history, EventType::WorkflowExecutionUpdateCompleted),
+        4
+    );
+    env.stop().await;
+}
+
+/// With room for one run in its cache, the worker loses each run to the other between their
+/// updates: every update's task comes on the sticky queue with only the latest events, for a run
+/// the worker must replay from the whole history, which the server's stored events (without the
+/// speculative task's own) and the task's history make up together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_for_runs_the_worker_no_longer_has_cached() {
+    let env = env_with(|options| options.with_max_cached_workflows(1)).await;
+    let a = env.start("UpdateWorkflow", ()).await;
+    let b = env.start("UpdateWorkflow", ()).await;
+    for h in [&a, &b] {
+        wait_until(h, "first task", |h| {
+            count(h, EventType::WorkflowTaskCompleted) >= 1
+        })
+        .await;
+    }
+    let update = |h: &WorkflowHandle, n: i64| {
+        let h = h.clone();
+        async move {
+            match tokio::time::timeout(
+                Duration::from_secs(8),
+                h.update_by_name::<i64>("addAmount", (n,)),
+            )
+            .await
+            {
+                Ok(result) => result,
+                Err(_) => panic!("update addAmount({n}) stalled"),
+            }
+        }
+    };
+    assert_eq!(update(&a, 1).await.expect("update"), 1);
+    assert_eq!(update(&b, 10).await.expect("update"), 10);
+    assert!(update(&a, -1).await.is_err());
+    assert!(update(&b, -1).await.is_err());
+    assert_eq!(update(&a, 2).await.expect("update"), 3);
+    assert_eq!(update(&b, 20).await.expect("update"), 30);
+    for (h, total) in [(&a, 3), (&b, 30)] {
+        assert_eq!(
+            h.update_by_name::<i64>("finish", ()).await.expect("finish"),
+            total
+        );
+        assert_eq!(h.result::<i64>().await.expect("result"), total);
+        let history = history_replays(h).await;
+        assert_eq!(count(&history, EventType::WorkflowTaskTimedOut), 0);
+        assert_eq!(count(&history, EventType::WorkflowTaskFailed), 0);
+    }
     env.stop().await;
 }
 

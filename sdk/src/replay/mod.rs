@@ -24,6 +24,7 @@ pub(crate) mod run;
 mod tests;
 
 pub use error::{NondeterminismError, ReplayError};
+pub(crate) use matching::is_command_event;
 pub use replayer::{ReplayResult, ReplaySummary, Replayer};
 #[doc(hidden)]
 pub use run::RunFn;

@@ -6,9 +6,9 @@ use super::activities::run_local_activity;
 use crate::activity::ActivityRegistry;
 use crate::api::temporal::api::common::v1::{Payloads, WorkflowExecution};
 use crate::api::temporal::api::enums::v1::{
-    QueryResultType, TaskQueueKind, WorkflowTaskFailedCause,
+    EventType, QueryResultType, TaskQueueKind, WorkflowTaskFailedCause,
 };
-use crate::api::temporal::api::history::v1::History;
+use crate::api::temporal::api::history::v1::{History, HistoryEvent};
 use crate::api::temporal::api::protocol::v1::message::SequencingId;
 use crate::api::temporal::api::query::v1::WorkflowQueryResult;
 use crate::api::temporal::api::taskqueue::v1::{StickyExecutionAttributes, TaskQueue};
@@ -77,15 +77,7 @@ impl WorkflowThread {
         let spawned = std::thread::Builder::new()
             .name("reprise-workflows".into())
             .spawn(move || {
-                let mut state = ThreadState {
-                    registry,
-                    converter,
-                    namespace,
-                    max_cached,
-                    cache: HashMap::new(),
-                    lru: VecDeque::new(),
-                    in_progress: HashMap::new(),
-                };
+                let mut state = ThreadState::new(registry, converter, namespace, max_cached);
                 while let Ok(request) = rx.recv() {
                     match request {
                         Request::Task(task, reply) => {
@@ -131,13 +123,99 @@ impl WorkflowThread {
 struct CachedRun {
     run: WorkflowRun,
     last_event_id: i64,
+    /// Set when the last task only rejected updates and may be discarded by the server.
+    discardable: Option<Discardable>,
 }
 
-/// A task waiting for local activities.
+/// A speculative workflow task (one the server created for updates) that only rejects them leaves
+/// no trace in the history: the server discards its `WorkflowTaskScheduled` and
+/// `WorkflowTaskStarted` and tells the worker to roll back to the previous task's
+/// `WorkflowTaskStarted`, so the next task's history starts right after that one again and shows
+/// again the events in between (that task's `WorkflowTaskCompleted` and the events of its
+/// commands), which the run processed already. Whether the server discards the task is its own
+/// choice, so the run keeps both possibilities until the next task shows which one it was.
+#[derive(Debug, PartialEq)]
+struct Discardable {
+    /// The previous task's `WorkflowTaskStarted`: where the history resumes if the task is gone.
+    resume_after: i64,
+    /// Ids and types of the events between that and the discarded task's own events.
+    shown_again: Vec<(i64, i32)>,
+}
+
+impl Discardable {
+    /// The shape of a task the server may discard: after the previous task's `WorkflowTaskStarted`
+    /// come only its `WorkflowTaskCompleted` and command events, then this task's
+    /// `WorkflowTaskScheduled` and `WorkflowTaskStarted`.
+    fn of(events: &[HistoryEvent], previous_started: i64, started: i64) -> Option<Self> {
+        let [before @ .., scheduled, start] = events else {
+            return None;
+        };
+        if start.event_id != started
+            || start.event_type != EventType::WorkflowTaskStarted as i32
+            || scheduled.event_id != started - 1
+            || scheduled.event_type != EventType::WorkflowTaskScheduled as i32
+        {
+            return None;
+        }
+        let shown_again: Vec<(i64, i32)> = before
+            .iter()
+            .filter(|e| e.event_id > previous_started)
+            .map(|e| (e.event_id, e.event_type))
+            .collect();
+        let complete = shown_again
+            .iter()
+            .zip(previous_started + 1..)
+            .all(|((id, _), expected)| *id == expected)
+            && shown_again.len() as i64 == started - 2 - previous_started;
+        let only_task_and_command_events = before
+            .iter()
+            .filter(|e| e.event_id > previous_started)
+            .all(|e| {
+                e.event_type == EventType::WorkflowTaskCompleted as i32
+                    || crate::replay::is_command_event(e)
+            });
+        (previous_started > 0 && complete && only_task_and_command_events).then_some(Discardable {
+            resume_after: previous_started,
+            shown_again,
+        })
+    }
+}
+
+impl CachedRun {
+    /// How many of `events` (a task's history) the run processed already: none when they follow
+    /// the last task; when the server discarded the last task, the ones shown again, and the run's
+    /// clock and history info go back to before that task. `None` when the history does not
+    /// continue this run's.
+    fn resume(&mut self, events: &[HistoryEvent]) -> Option<usize> {
+        let first = events.first()?.event_id;
+        let discardable = self.discardable.take();
+        if first == self.last_event_id + 1 {
+            return Some(0);
+        }
+        let d = discardable?;
+        let n = d.shown_again.len();
+        let same = first == d.resume_after + 1
+            && events.len() > n
+            && events
+                .iter()
+                .zip(&d.shown_again)
+                .all(|(e, (id, t))| e.event_id == *id && e.event_type == *t);
+        if !same {
+            return None;
+        }
+        self.run.undo_live_task();
+        self.last_event_id = d.resume_after + n as i64;
+        Some(n)
+    }
+}
+
+/// A task being processed (waiting for local activities, or about to complete).
 struct InProgress {
     cached: CachedRun,
     queries: BTreeMap<String, crate::api::temporal::api::query::v1::WorkflowQuery>,
     dispatched: HashSet<MachineId>,
+    /// What the server may discard of this task, if it only rejects updates.
+    discardable: Option<Discardable>,
 }
 
 struct ThreadState {
@@ -162,6 +240,23 @@ fn fail(e: &ReplayError) -> Outcome {
 }
 
 impl ThreadState {
+    fn new(
+        registry: WorkflowRegistry,
+        converter: DataConverter,
+        namespace: String,
+        max_cached: usize,
+    ) -> Self {
+        ThreadState {
+            registry,
+            converter,
+            namespace,
+            max_cached,
+            cache: HashMap::new(),
+            lru: VecDeque::new(),
+            in_progress: HashMap::new(),
+        }
+    }
+
     fn new_run(&self, history: &History) -> Result<WorkflowRun, ReplayError> {
         let first = history
             .events
@@ -222,17 +317,21 @@ impl ThreadState {
             };
             return Outcome::QueryAnswer(answer.map_err(|f| f.to_string()));
         }
-        let cached = match self.cache.remove(&run_id) {
-            Some(c) if first_id == c.last_event_id + 1 => Some(c),
-            _ => None,
-        };
-        let mut cached = match cached {
+        let cached = self.cache.remove(&run_id).and_then(|mut c| {
+            let skip = c.resume(&history.events)?;
+            Some((c, skip))
+        });
+        let (mut cached, skip) = match cached {
             Some(c) => c,
             None if first_id == 1 => match self.new_run(&history) {
-                Ok(run) => CachedRun {
-                    run,
-                    last_event_id: 0,
-                },
+                Ok(run) => (
+                    CachedRun {
+                        run,
+                        last_event_id: 0,
+                        discardable: None,
+                    },
+                    0,
+                ),
                 Err(e) => return fail(&e),
             },
             None => return Outcome::NeedFullHistory,
@@ -271,7 +370,7 @@ impl ThreadState {
                 run_validator: true,
             });
         }
-        match cached.run.apply_events(&history.events) {
+        match cached.run.apply_events(&history.events[skip..]) {
             Err(e) => fail(&e),
             Ok(false) => Outcome::Fail {
                 message: "the task's history does not end with a started workflow task".into(),
@@ -283,12 +382,18 @@ impl ThreadState {
                     .last()
                     .map(|e| e.event_id)
                     .unwrap_or(cached.last_event_id);
+                let discardable = Discardable::of(
+                    &history.events,
+                    task.previous_started_event_id,
+                    task.started_event_id,
+                );
                 self.finish(
                     run_id,
                     InProgress {
                         cached,
                         queries: task.queries,
                         dispatched: HashSet::new(),
+                        discardable,
                     },
                 )
             }
@@ -333,6 +438,23 @@ impl ThreadState {
             };
         }
         let activation = progress.cached.run.take_activation();
+        // A task that only rejects updates may be discarded by the server. Its validators ran,
+        // and must have changed nothing: then the run can be rolled back if it is. Otherwise
+        // only a replay of the history (where rejected updates leave no trace) gives the right
+        // state, so the run leaves the cache.
+        let mut keep = true;
+        if progress.cached.run.had_live_updates() && only_rejects(&activation) {
+            if progress.cached.run.live_task_changed_nothing() {
+                progress.cached.discardable = progress.discardable.take();
+            } else {
+                tracing::warn!(
+                    workflow_id = %progress.cached.run.info().workflow_id,
+                    "a task that only rejected updates changed the workflow (an update validator must \
+                     not); the run will be replayed from its history"
+                );
+                keep = false;
+            }
+        }
         let mut query_results = BTreeMap::new();
         for (id, query) in std::mem::take(&mut progress.queries) {
             let args = self
@@ -355,9 +477,9 @@ impl ThreadState {
             };
             query_results.insert(id, result);
         }
-        if !progress.cached.run.is_closed() && self.max_cached > 0 {
+        self.lru.retain(|r| r != &run_id);
+        if keep && !progress.cached.run.is_closed() && self.max_cached > 0 {
             self.cache.insert(run_id.clone(), progress.cached);
-            self.lru.retain(|r| r != &run_id);
             self.lru.push_back(run_id);
             while self.cache.len() > self.max_cached {
                 let Some(oldest) = self.lru.pop_front() else {
@@ -371,6 +493,16 @@ impl ThreadState {
             query_results,
         }
     }
+}
+
+/// Whether a task's output only rejects updates: no commands, only rejection messages.
+fn only_rejects(activation: &Activation) -> bool {
+    activation.commands.is_empty()
+        && activation.messages.iter().all(|m| {
+            m.body.as_ref().is_some_and(|b| {
+                b.type_url.rsplit('/').next() == Some(upd::Rejection::full_name().as_str())
+            })
+        })
 }
 
 /// Polls one workflow task queue (normal or sticky) and processes its tasks.
@@ -435,13 +567,14 @@ impl Poller {
         }
     }
 
-    async fn full_history(
+    /// Appends the pages of the run's history from `token` on (an empty token: from the start).
+    async fn fetch_history(
         &self,
         execution: &WorkflowExecution,
         mut history: History,
         mut token: Vec<u8>,
     ) -> Result<History, ClientError> {
-        while !token.is_empty() {
+        loop {
             let request = ws::GetWorkflowExecutionHistoryRequest {
                 namespace: self.client.namespace().to_string(),
                 execution: Some(execution.clone()),
@@ -461,8 +594,34 @@ impl Poller {
                 .events
                 .extend(page.history.map(|h| h.events).unwrap_or_default());
             token = page.next_page_token;
+            if token.is_empty() {
+                return Ok(history);
+            }
         }
-        Ok(history)
+    }
+
+    /// The whole history up to `task`'s `WorkflowTaskStarted`, for a run this worker does not have
+    /// cached. The server stores no events of a speculative workflow task (nor the official
+    /// server of a transient one), so those come from the task's own history.
+    async fn full_history(
+        &self,
+        execution: &WorkflowExecution,
+        task: &ws::PollWorkflowTaskQueueResponse,
+    ) -> Result<Option<History>, ClientError> {
+        let mut history = self
+            .fetch_history(execution, History::default(), vec![])
+            .await?;
+        history
+            .events
+            .retain(|e| e.event_id <= task.started_event_id);
+        let stored = history.events.last().map_or(0, |e| e.event_id);
+        let own = task.history.iter().flat_map(|h| &h.events);
+        let mut own = own.filter(|e| e.event_id > stored).peekable();
+        if own.peek().is_some_and(|e| e.event_id != stored + 1) {
+            return Ok(None);
+        }
+        history.events.extend(own.cloned());
+        Ok(Some(history))
     }
 
     async fn process(
@@ -477,7 +636,7 @@ impl Poller {
         if !task.next_page_token.is_empty() {
             let history = task.history.take().unwrap_or_default();
             task.history = Some(
-                self.full_history(
+                self.fetch_history(
                     &execution,
                     history,
                     std::mem::take(&mut task.next_page_token),
@@ -492,16 +651,22 @@ impl Poller {
             .thread
             .ask(|reply| Request::Task(Box::new(task.clone()), reply))
             .await?;
+        let mut fetched_full_history = false;
         loop {
             match outcome {
-                Outcome::NeedFullHistory => {
+                Outcome::NeedFullHistory if !fetched_full_history => {
                     // Not cached here (evicted, or another worker had it): replay from the start.
-                    let first = self
-                        .full_history(&execution, History::default(), vec![])
-                        .await;
-                    let history = match first {
-                        Ok(h) => h,
-                        Err(e) => return Err(poll_error(e)),
+                    fetched_full_history = true;
+                    let history = self
+                        .full_history(&execution, &task)
+                        .await
+                        .map_err(poll_error)?;
+                    let Some(history) = history else {
+                        outcome = Outcome::Fail {
+                            message: "the run's history and the task's do not join up".into(),
+                            cause: WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+                        };
+                        continue;
                     };
                     let mut full = task.clone();
                     full.history = Some(history);
@@ -509,6 +674,12 @@ impl Poller {
                         .thread
                         .ask(|reply| Request::Task(Box::new(full), reply))
                         .await?;
+                }
+                Outcome::NeedFullHistory => {
+                    outcome = Outcome::Fail {
+                        message: "the run's history does not start with its first event".into(),
+                        cause: WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+                    };
                 }
                 Outcome::NeedLocalActivities { run_id, requests } => {
                     let info = (
@@ -615,9 +786,16 @@ impl Poller {
                         sticky_attributes,
                         query_results,
                         namespace: self.client.namespace().to_string(),
+                        // The run cache takes events shown again after a discarded task.
+                        capabilities: Some(
+                            ws::respond_workflow_task_completed_request::Capabilities {
+                                discard_speculative_workflow_task_with_events: true,
+                            },
+                        ),
                         ..Default::default()
                     };
-                    self.client
+                    let response = self
+                        .client
                         .call(
                             &execution.workflow_id,
                             request,
@@ -626,9 +804,295 @@ impl Poller {
                         )
                         .await
                         .map_err(poll_error)?;
+                    if response.reset_history_event_id > 0 {
+                        // The run cache expects this (see `Discardable`): the next task shows it.
+                        tracing::debug!(
+                            workflow_id = %execution.workflow_id,
+                            reset_to = response.reset_history_event_id,
+                            "the server discarded a workflow task that only rejected updates"
+                        );
+                    }
                     return Ok(());
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The run cache across speculative workflow tasks that only reject updates: rolled back when
+    //! the server discards such a task, kept when it does not, replayed when rejecting changed
+    //! the workflow.
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::api::google::protobuf::Any;
+    use crate::api::temporal::api::common::v1::WorkflowType;
+    use crate::api::temporal::api::history::v1::history_event::Attributes;
+    use crate::api::temporal::api::history::v1::{self as h};
+    use crate::api::temporal::api::protocol::v1::Message as ProtocolMessage;
+    use crate::converter::ApplicationFailure;
+    use crate::history::HistoryBuilder;
+    use crate::workflow::{WorkflowContext, WorkflowResult};
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    /// Adds the updates it accepts; rejects negative amounts. The validator of `-99` misbehaves:
+    /// it changes the workflow, which then moves on without issuing a command.
+    async fn counter(ctx: WorkflowContext, (): ()) -> WorkflowResult<i64> {
+        let total = Rc::new(Cell::new(0i64));
+        let poked = Rc::new(Cell::new(false));
+        let (t, p) = (total.clone(), poked.clone());
+        ctx.on_update_validated(
+            "add",
+            move |(n,): &(i64,)| {
+                if *n == -99 {
+                    p.set(true);
+                }
+                if *n < 0 {
+                    Err(ApplicationFailure::new("negative"))
+                } else {
+                    Ok(())
+                }
+            },
+            move |(n,): (i64,)| {
+                let t = t.clone();
+                async move {
+                    t.set(t.get() + n);
+                    Ok::<_, Failure>(t.get())
+                }
+            },
+        );
+        let poked_seen = async {
+            ctx.wait_condition(move || poked.get()).await?;
+            ctx.wait_condition(|| false).await
+        };
+        let (slept, _) = futures::join!(ctx.sleep(Duration::from_secs(3600)), poked_seen);
+        slept?;
+        Ok(total.get())
+    }
+
+    fn thread_state() -> ThreadState {
+        let mut registry = WorkflowRegistry::new();
+        registry.register("Counter", counter).unwrap();
+        ThreadState::new(registry, DataConverter::default(), "default".into(), 10)
+    }
+
+    fn update(id: &str, n: i64, sequencing_event_id: i64) -> ProtocolMessage {
+        let converter = DataConverter::default();
+        let request = upd::Request {
+            meta: Some(upd::Meta {
+                update_id: id.into(),
+                identity: "test".into(),
+            }),
+            input: Some(upd::Input {
+                name: "add".into(),
+                args: Some(Payloads {
+                    payloads: vec![converter.to_payload(&n).unwrap()],
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        ProtocolMessage {
+            id: format!("{id}/request"),
+            protocol_instance_id: id.into(),
+            sequencing_id: Some(SequencingId::EventId(sequencing_event_id)),
+            body: Some(Any {
+                type_url: format!("type.googleapis.com/{}", upd::Request::full_name()),
+                value: request.encode_to_vec(),
+            }),
+        }
+    }
+
+    /// A task as a sticky poller gets it: the events after `previous_started`.
+    fn task(
+        b: &HistoryBuilder,
+        previous_started: i64,
+        messages: Vec<ProtocolMessage>,
+    ) -> ws::PollWorkflowTaskQueueResponse {
+        let events: Vec<_> = b
+            .build()
+            .events
+            .into_iter()
+            .filter(|e| e.event_id > previous_started)
+            .collect();
+        ws::PollWorkflowTaskQueueResponse {
+            task_token: vec![1],
+            workflow_execution: Some(WorkflowExecution {
+                workflow_id: "wf-1".into(),
+                run_id: "run-1".into(),
+            }),
+            workflow_type: Some(WorkflowType {
+                name: "Counter".into(),
+            }),
+            previous_started_event_id: previous_started,
+            started_event_id: events.last().unwrap().event_id,
+            history: Some(History { events }),
+            messages,
+            ..Default::default()
+        }
+    }
+
+    fn completed(outcome: Outcome) -> Activation {
+        match outcome {
+            Outcome::Complete { activation, .. } => activation,
+            Outcome::NeedFullHistory => panic!("the run needs its full history"),
+            Outcome::Fail { message, .. } => panic!("task failed: {message}"),
+            _ => panic!("unexpected outcome"),
+        }
+    }
+
+    fn message_ids(a: &Activation) -> Vec<&str> {
+        a.messages.iter().map(|m| m.id.as_str()).collect()
+    }
+
+    fn update_result(a: &Activation) -> i64 {
+        a.messages
+            .iter()
+            .find_map(|m| {
+                let body = m.body.as_ref()?;
+                let response = upd::Response::decode(body.value.as_slice()).ok()?;
+                match response.outcome?.value? {
+                    upd::outcome::Value::Success(p) => {
+                        DataConverter::default().from_payload(&p.payloads[0]).ok()
+                    }
+                    _ => None,
+                }
+            })
+            .unwrap()
+    }
+
+    fn workflow_task_completed(b: &mut HistoryBuilder, started: i64) {
+        b.push(
+            EventType::WorkflowTaskCompleted,
+            Attributes::WorkflowTaskCompletedEventAttributes(
+                h::WorkflowTaskCompletedEventAttributes {
+                    scheduled_event_id: started - 1,
+                    started_event_id: started,
+                    ..Default::default()
+                },
+            ),
+        );
+    }
+
+    /// Task 1 starts the timer; task 2 (speculative: the previous task's completion and its
+    /// timer, then its own two events) rejects update `n`. Returns the history up to task 1's
+    /// completion and timer, and task 2's.
+    fn rejected_after_a_timer(state: &mut ThreadState, n: i64) -> (HistoryBuilder, HistoryBuilder) {
+        let mut b = HistoryBuilder::new("Counter", vec![]);
+        let started = b.workflow_task_started();
+        let first = completed(state.task(task(&b, 0, vec![])));
+        assert_eq!(first.commands.len(), 1, "the timer");
+        workflow_task_completed(&mut b, started);
+        b.timer_started("1", Duration::from_secs(3600));
+        let mut speculative = b.clone();
+        let started = speculative.workflow_task_started();
+        let second =
+            completed(state.task(task(&speculative, 3, vec![update("u1", n, started - 1)])));
+        assert!(second.commands.is_empty());
+        assert_eq!(message_ids(&second), ["u1/reject"]);
+        (b, speculative)
+    }
+
+    #[test]
+    fn a_discarded_rejecting_task_rolls_the_cached_run_back() {
+        let mut state = thread_state();
+        let (mut b, _) = rejected_after_a_timer(&mut state, -1);
+        // The server discarded task 2: task 3 shows task 1's completion and timer again, then
+        // its own events with the ids task 2 had.
+        b.advance(Duration::from_secs(5));
+        let started = b.workflow_task_started();
+        let third = completed(state.task(task(&b, 3, vec![update("u2", 2, started - 1)])));
+        assert_eq!(message_ids(&third), ["u2/accept", "u2/complete"]);
+        assert_eq!(update_result(&third), 2);
+        // The run follows the server's history on from there.
+        workflow_task_completed(&mut b, started);
+        b.push(
+            EventType::WorkflowExecutionUpdateAccepted,
+            Attributes::WorkflowExecutionUpdateAcceptedEventAttributes(
+                h::WorkflowExecutionUpdateAcceptedEventAttributes {
+                    protocol_instance_id: "u2".into(),
+                    ..Default::default()
+                },
+            ),
+        );
+        b.push(
+            EventType::WorkflowExecutionUpdateCompleted,
+            Attributes::WorkflowExecutionUpdateCompletedEventAttributes(
+                h::WorkflowExecutionUpdateCompletedEventAttributes {
+                    meta: Some(upd::Meta {
+                        update_id: "u2".into(),
+                        identity: String::new(),
+                    }),
+                    ..Default::default()
+                },
+            ),
+        );
+        let started_again = b.workflow_task_started();
+        let fourth =
+            completed(state.task(task(&b, started, vec![update("u3", 3, started_again - 1)])));
+        assert_eq!(update_result(&fourth), 5);
+    }
+
+    #[test]
+    fn a_kept_rejecting_task_is_followed_as_usual() {
+        let mut state = thread_state();
+        let (_, mut speculative) = rejected_after_a_timer(&mut state, -1);
+        // The server wrote task 2 (as the official one does for a worker that cannot take
+        // events again): task 3 follows it.
+        workflow_task_completed(&mut speculative, 7);
+        let started = speculative.workflow_task_started();
+        let third =
+            completed(state.task(task(&speculative, 7, vec![update("u2", 2, started - 1)])));
+        assert_eq!(update_result(&third), 2);
+    }
+
+    #[test]
+    fn a_rejection_that_changed_the_workflow_sends_the_run_to_replay() {
+        let mut state = thread_state();
+        let (mut b, _) = rejected_after_a_timer(&mut state, -99);
+        assert!(state.cache.is_empty(), "the run left the cache");
+        let started = b.workflow_task_started();
+        let sticky = task(&b, 3, vec![update("u2", 2, started - 1)]);
+        assert!(matches!(
+            state.task(sticky.clone()),
+            Outcome::NeedFullHistory
+        ));
+        // From the whole history (where the rejected update left no trace) the state is right.
+        let mut full = sticky;
+        full.history = Some(b.build());
+        let third = completed(state.task(full));
+        assert_eq!(update_result(&third), 2);
+    }
+
+    #[test]
+    fn only_a_task_after_task_and_command_events_may_be_discarded() {
+        let mut b = HistoryBuilder::new("Counter", vec![]);
+        b.workflow_task();
+        b.timer_started("1", Duration::from_secs(3600));
+        let mut with_signal = b.clone();
+        let started = b.workflow_task_started();
+        assert_eq!(
+            Discardable::of(&b.build().events, 3, started),
+            Some(Discardable {
+                resume_after: 3,
+                shown_again: vec![
+                    (4, EventType::WorkflowTaskCompleted as i32),
+                    (5, EventType::TimerStarted as i32)
+                ],
+            })
+        );
+        with_signal.signal("s", vec![]);
+        let started = with_signal.workflow_task_started();
+        assert_eq!(
+            Discardable::of(&with_signal.build().events, 3, started),
+            None
+        );
+        // The first task never is.
+        let mut first = HistoryBuilder::new("Counter", vec![]);
+        let started = first.workflow_task_started();
+        assert_eq!(Discardable::of(&first.build().events, 0, started), None);
     }
 }

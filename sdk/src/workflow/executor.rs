@@ -42,6 +42,11 @@ impl Executor {
         self.spawned.push(new_task(Box::pin(future)));
     }
 
+    /// How many tasks have not finished.
+    pub(crate) fn unfinished(&self) -> usize {
+        self.tasks.iter().filter(|t| t.is_some()).count() + self.spawned.len()
+    }
+
     /// Takes the tasks spawned since the last call into the run queue.
     fn adopt_spawned(&mut self) -> bool {
         if self.spawned.is_empty() {

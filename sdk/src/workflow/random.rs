@@ -2,7 +2,7 @@
 //! run, so a replay draws the same numbers in the same order.
 
 /// A small, fast, seedable generator; not for cryptography.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Rng {
     s: [u64; 4],
 }

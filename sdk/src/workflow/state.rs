@@ -164,7 +164,7 @@ impl Clone for UpdateHandler {
 
 /// Sequence numbers per command kind, as the official SDKs assign them (activity ids and local
 /// activity ids share one counter).
-#[derive(Default, Clone)]
+#[derive(Default, Clone, PartialEq, Eq)]
 pub(crate) struct Seqs {
     pub(crate) activity: u32,
     pub(crate) timer: u32,

@@ -16,7 +16,7 @@ use reprise::api::temporal::api::history::v1::history_event::Attributes as Event
 use reprise::api::temporal::api::protocol::v1::{
     Message as ProtocolMessage, message::SequencingId,
 };
-use reprise::api::temporal::api::taskqueue::v1::TaskQueue;
+use reprise::api::temporal::api::taskqueue::v1::{StickyExecutionAttributes, TaskQueue};
 use reprise::api::temporal::api::update::v1 as upd;
 use reprise::api::temporal::api::workflowservice::v1 as ws;
 use reprise::client::{
@@ -580,6 +580,219 @@ async fn update_accepted_and_completed_through_protocol_messages() {
     let types = event_types(&history);
     assert!(types.contains(&EventType::WorkflowExecutionUpdateAccepted));
     assert!(types.contains(&EventType::WorkflowExecutionUpdateCompleted));
+    handle.terminate("cleanup", ()).await.expect("terminate");
+}
+
+/// Polls `queue` until a workflow task comes.
+async fn poll_queue(client: &Client, queue: TaskQueue) -> ws::PollWorkflowTaskQueueResponse {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let response = client
+            .workflow_service()
+            .poll_workflow_task_queue(ws::PollWorkflowTaskQueueRequest {
+                namespace: client.namespace().into(),
+                task_queue: Some(queue.clone()),
+                identity: "raw-test-worker".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("poll")
+            .into_inner();
+        if !response.task_token.is_empty() {
+            return response;
+        }
+        assert!(Instant::now() < deadline, "no workflow task on {queue:?}");
+    }
+}
+
+/// Answers a workflow task carrying one update request by rejecting it (and nothing else),
+/// keeping the run on `sticky`; returns the server's `reset_history_event_id`.
+async fn reject_only(
+    client: &Client,
+    task: ws::PollWorkflowTaskQueueResponse,
+    sticky: &TaskQueue,
+    takes_events_again: bool,
+) -> i64 {
+    let request = task.messages.first().expect("an update request").clone();
+    let rejection = upd::Rejection {
+        rejected_request_message_id: request.id.clone(),
+        rejected_request_sequencing_event_id: match request.sequencing_id {
+            Some(SequencingId::EventId(id)) => id,
+            _ => task.started_event_id - 1,
+        },
+        rejected_request: upd::Request::decode(
+            request.body.as_ref().expect("body").value.as_slice(),
+        )
+        .ok(),
+        failure: Some(Failure::from(ApplicationFailure::new("not allowed")).to_proto()),
+    };
+    client
+        .workflow_service()
+        .respond_workflow_task_completed(ws::RespondWorkflowTaskCompletedRequest {
+            task_token: task.task_token,
+            messages: vec![ProtocolMessage {
+                id: format!("{}/reject", request.protocol_instance_id),
+                protocol_instance_id: request.protocol_instance_id.clone(),
+                body: Some(Any {
+                    type_url: upd::Rejection::type_url(),
+                    value: rejection.encode_to_vec(),
+                }),
+                sequencing_id: None,
+            }],
+            identity: "raw-test-worker".into(),
+            namespace: client.namespace().into(),
+            sticky_attributes: Some(sticky_attributes(sticky)),
+            capabilities: Some(ws::respond_workflow_task_completed_request::Capabilities {
+                discard_speculative_workflow_task_with_events: takes_events_again,
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("respond workflow task completed")
+        .into_inner()
+        .reset_history_event_id
+}
+
+fn sticky_attributes(queue: &TaskQueue) -> StickyExecutionAttributes {
+    StickyExecutionAttributes {
+        worker_task_queue: Some(queue.clone()),
+        schedule_to_start_timeout: Some(Duration::from_secs(10).into()),
+    }
+}
+
+fn ids_and_types(task: &ws::PollWorkflowTaskQueueResponse) -> Vec<(i64, EventType)> {
+    let history = task.history.as_ref().expect("history");
+    let types = event_types(history);
+    history
+        .events
+        .iter()
+        .map(|e| e.event_id)
+        .zip(types)
+        .collect()
+}
+
+/// A speculative workflow task (one the server made for an update) whose worker only rejects the
+/// update leaves no trace in the history, unless it showed events besides the previous task's
+/// `WorkflowTaskCompleted` and the worker did not say it can take those again; a discarded task's
+/// completion names the event to roll back to, and the next task on the sticky queue shows the
+/// same events with the same ids again.
+#[tokio::test]
+async fn a_speculative_task_that_only_rejects_an_update_is_discarded_or_kept() {
+    use EventType as E;
+    let (_server, target) = crate::start().await;
+    let client = client_for(&target).await;
+    let tq = unique("tq");
+    let sticky = TaskQueue {
+        name: unique("sticky"),
+        kind: TaskQueueKind::Sticky as i32,
+        normal_name: tq.clone(),
+    };
+    let handle = client
+        .start_workflow("Rejecting", (), WorkflowOptions::new(unique("reject"), &tq))
+        .await
+        .expect("start");
+    // Task 1 starts a timer and moves the run to a sticky queue: events 1-5.
+    let task = poll_task(&client, &tq).await;
+    client
+        .workflow_service()
+        .respond_workflow_task_completed(ws::RespondWorkflowTaskCompletedRequest {
+            task_token: task.task_token,
+            commands: vec![Command {
+                command_type: CommandType::StartTimer as i32,
+                attributes: Some(CommandAttrs::StartTimerCommandAttributes(
+                    cmd::StartTimerCommandAttributes {
+                        timer_id: "1".into(),
+                        start_to_fire_timeout: Some(Duration::from_secs(3600).into()),
+                    },
+                )),
+                ..Default::default()
+            }],
+            identity: "raw-test-worker".into(),
+            namespace: client.namespace().into(),
+            sticky_attributes: Some(sticky_attributes(&sticky)),
+            ..Default::default()
+        })
+        .await
+        .expect("complete task 1");
+    let history = || async { event_types(&handle.fetch_history().await.expect("history")) };
+    let first_five = history().await;
+    assert_eq!(first_five.len(), 5);
+    // An update to be rejected, and the task that brings it on the sticky queue (polled first:
+    // the official server sends a task to a sticky queue only while a worker polls it).
+    let rejected_update = |n: i64| {
+        let (handle, client, sticky) = (handle.clone(), client.clone(), sticky.clone());
+        async move {
+            let poll = tokio::spawn(async move { poll_queue(&client, sticky).await });
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let update = tokio::spawn(async move {
+                match handle
+                    .start_update_by_name("change", (n,), UpdateStage::Completed)
+                    .await
+                {
+                    Err(ClientError::UpdateFailed(f)) => assert_eq!(f.message, "not allowed"),
+                    other => panic!("expected a rejection, got {other:?}"),
+                }
+            });
+            (update, poll.await.expect("poll"))
+        }
+    };
+    let shown = vec![
+        (4, E::WorkflowTaskCompleted),
+        (5, E::TimerStarted),
+        (6, E::WorkflowTaskScheduled),
+        (7, E::WorkflowTaskStarted),
+    ];
+
+    // A worker that takes events again: the task is discarded, the worker rolls back to 3.
+    let (update, task) = rejected_update(1).await;
+    assert_eq!(
+        (task.previous_started_event_id, task.started_event_id),
+        (3, 7)
+    );
+    assert_eq!(ids_and_types(&task), shown);
+    // While it runs, the history ends with the task's own events, as the task shows them...
+    let mut running = first_five.clone();
+    running.extend([E::WorkflowTaskScheduled, E::WorkflowTaskStarted]);
+    assert_eq!(history().await, running);
+    assert_eq!(reject_only(&client, task, &sticky, true).await, 3);
+    // ...and once it is discarded they are gone.
+    update.await.expect("update");
+    assert_eq!(history().await, first_five);
+
+    // The next task shows the same events again; a worker that cannot take them again keeps it.
+    let (update, task) = rejected_update(2).await;
+    assert_eq!(
+        (task.previous_started_event_id, task.started_event_id),
+        (3, 7)
+    );
+    assert_eq!(ids_and_types(&task), shown);
+    assert_eq!(reject_only(&client, task, &sticky, false).await, 0);
+    update.await.expect("update");
+    let mut kept = first_five.clone();
+    kept.extend([
+        E::WorkflowTaskScheduled,
+        E::WorkflowTaskStarted,
+        E::WorkflowTaskCompleted,
+    ]);
+    assert_eq!(history().await, kept);
+
+    // A task that shows only the previous task's completion is discarded for any worker.
+    let (update, task) = rejected_update(3).await;
+    assert_eq!(
+        (task.previous_started_event_id, task.started_event_id),
+        (7, 10)
+    );
+    assert_eq!(
+        ids_and_types(&task),
+        [
+            (8, E::WorkflowTaskCompleted),
+            (9, E::WorkflowTaskScheduled),
+            (10, E::WorkflowTaskStarted)
+        ]
+    );
+    assert_eq!(reject_only(&client, task, &sticky, false).await, 7);
+    update.await.expect("update");
+    assert_eq!(history().await, kept);
     handle.terminate("cleanup", ()).await.expect("terminate");
 }
 

@@ -38,10 +38,14 @@ fn page_size(requested: i32) -> usize {
 }
 
 impl Frontend {
+    /// `GetWorkflowExecutionHistory`. The last page ends, as the official server's does, with
+    /// the events of a started speculative workflow task, which are not stored (unless
+    /// `stored_only`: the official server leaves them out for its CLI and UI).
     pub(super) async fn history(
         &self,
         req: ws::GetWorkflowExecutionHistoryRequest,
         deadline: Instant,
+        stored_only: bool,
     ) -> Result<ws::GetWorkflowExecutionHistoryResponse, Status> {
         self.namespace(&req.namespace)?;
         let (workflow_id, run_id) = super::validate::execution(req.execution.as_ref())?;
@@ -76,9 +80,11 @@ impl Frontend {
                 None => Ok(empty(Vec::new())),
             };
         }
-        let state =
-            |ms: &crate::server::history::state::MutableState| (ms.next_event_id, ms.is_open());
-        let (next, open) = if req.wait_new_event {
+        let state = |ms: &crate::server::history::state::MutableState| {
+            let started_speculative = (ms.speculative.len() == 2).then(|| ms.speculative.clone());
+            (ms.next_event_id, ms.is_open(), started_speculative)
+        };
+        let (next, open, speculative) = if req.wait_new_event {
             match engine
                 .wait_for(&key, deadline, |ms| {
                     (ms.next_event_id > from || !ms.is_open()).then(|| state(ms))
@@ -92,13 +98,21 @@ impl Frontend {
             engine.read_run(&key, state)?
         };
         let size = page_size(req.maximum_page_size);
-        let events = engine.read_events(&key, from, size)?;
+        let mut events = engine.read_events(&key, from, size)?;
         let after = from + events.len() as i64;
         let token = if after < next || (open && req.wait_new_event) {
             encode_token(&key.run_id, after)
         } else {
             Vec::new()
         };
+        if token.is_empty()
+            && !stored_only
+            && after == next
+            && let Some(speculative) = speculative
+            && speculative.first().is_some_and(|e| e.event_id == next)
+        {
+            events.extend(speculative);
+        }
         Ok(ws::GetWorkflowExecutionHistoryResponse {
             history: Some(History { events }),
             next_page_token: token,

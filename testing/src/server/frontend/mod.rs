@@ -120,7 +120,15 @@ impl WorkflowService for Frontend {
         request: Request<ws::GetWorkflowExecutionHistoryRequest>,
     ) -> Rpc<ws::GetWorkflowExecutionHistoryResponse> {
         let deadline = self.deadline(request.metadata());
-        ok(self.history(request.into_inner(), deadline).await?)
+        // The official server's CLI and UI see only the stored events.
+        let stored_only = request
+            .metadata()
+            .get("client-name")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|name| matches!(name, "temporal-cli" | "temporal-ui"));
+        ok(self
+            .history(request.into_inner(), deadline, stored_only)
+            .await?)
     }
 
     async fn get_workflow_execution_history_reverse(

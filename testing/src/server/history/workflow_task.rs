@@ -22,6 +22,11 @@ use reprise::api::temporal::api::workflowservice::v1 as ws;
 use std::time::{Duration, SystemTime};
 use tonic::Status;
 
+/// How many command events a discarded speculative task may have shown beyond the previous
+/// task's `WorkflowTaskCompleted`, for a worker that can take events again (the official
+/// server's `history.discardSpeculativeWorkflowTaskMaximumEventsCount`, default 10).
+pub(crate) const DISCARD_SPECULATIVE_MAX_EVENTS: i64 = 10;
+
 /// What a claimed workflow task needs to become a poll response.
 #[derive(Debug)]
 pub(crate) struct ClaimedTask {
@@ -291,8 +296,43 @@ impl MutableState {
         }
     }
 
+    /// Whether completing the started speculative task with `request` leaves no trace, as the
+    /// official server decides: no commands, no heartbeat, nothing that arrived meanwhile, only
+    /// update rejections, and the events the task showed besides its own (the previous task's
+    /// `WorkflowTaskCompleted` and the events of its commands, which the next task shows again)
+    /// are few: none but that `WorkflowTaskCompleted` unless the worker says it can take events
+    /// again, and at most [`DISCARD_SPECULATIVE_MAX_EVENTS`] more if it does.
+    fn may_discard_speculative(&self, request: &ws::RespondWorkflowTaskCompletedRequest) -> bool {
+        if self.speculative.is_empty()
+            || !request.commands.is_empty()
+            || request.force_create_new_workflow_task
+            || !self.buffered.is_empty()
+        {
+            return false;
+        }
+        let repeats_events = request
+            .capabilities
+            .is_some_and(|c| c.discard_speculative_workflow_task_with_events);
+        let allowed = if repeats_events {
+            DISCARD_SPECULATIVE_MAX_EVENTS
+        } else {
+            0
+        };
+        // Stored events after the last completed task's `WorkflowTaskStarted`: its
+        // `WorkflowTaskCompleted`, then any events of its commands.
+        let shown = self.next_event_id - 1 - self.previous_started_event_id;
+        if shown > 1 + allowed {
+            return false;
+        }
+        request.messages.iter().all(|m| {
+            m.body
+                .as_ref()
+                .is_some_and(|b| errors::is_type::<upd::Rejection>(&b.type_url))
+        })
+    }
+
     /// `RespondWorkflowTaskCompleted`: the task's commands and messages become events. Returns
-    /// whether a new workflow task was scheduled.
+    /// true when the task was a speculative one that left no trace (the worker must roll back).
     pub(crate) fn complete_workflow_task(
         &mut self,
         scheduled_event_id: i64,
@@ -315,16 +355,7 @@ impl MutableState {
             );
             return Err(errors::invalid(message));
         }
-        if !self.speculative.is_empty()
-            && request.commands.is_empty()
-            && self.buffered.is_empty()
-            && !request.force_create_new_workflow_task
-            && request.messages.iter().all(|m| {
-                m.body
-                    .as_ref()
-                    .is_some_and(|b| errors::is_type::<upd::Rejection>(&b.type_url))
-            })
-        {
+        if self.may_discard_speculative(request) {
             // A speculative task that only rejected updates leaves no trace in the history.
             self.speculative.clear();
             self.wft = None;
