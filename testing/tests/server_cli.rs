@@ -12,8 +12,14 @@ struct Server {
 
 impl Server {
     fn start(extra: &[&str]) -> Server {
+        Self::start_on(&["--memory"], extra)
+    }
+
+    /// Starts the binary with `storage` (`--memory` or `--db PATH`).
+    fn start_on(storage: &[&str], extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_reprise-server"))
-            .args(["--address", "127.0.0.1:0", "--memory"])
+            .args(["--address", "127.0.0.1:0"])
+            .args(storage)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -360,11 +366,27 @@ fn operator_commands() {
 fn binary_arguments_and_signals() {
     let bin = env!("CARGO_BIN_EXE_reprise-server");
     let out = Command::new(bin)
-        .args(["--db", "/tmp/x.db"])
+        .args(["--memory", "--db", "/nonexistent/x.db"])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("SQLite"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exclude each other"));
+    let out = Command::new(bin)
+        .args(["--db", "x.db", "--db-sync", "sometimes"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--db-sync"));
+    let out = Command::new(bin)
+        .args(["--address", "127.0.0.1:0", "--db", "/nonexistent-dir/x.db"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an unopenable file is a clean failure"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent-dir/x.db"));
     let out = Command::new(bin)
         .args(["--search-attribute", "X=Nope"])
         .output()
@@ -400,4 +422,69 @@ fn binary_arguments_and_signals() {
         let status = s.child.wait().expect("wait");
         assert_eq!(status.code(), Some(0), "{signal}: {status}");
     }
+}
+
+#[test]
+fn a_db_file_keeps_workflows_across_restarts_of_the_binary() {
+    let db = std::env::temp_dir().join(format!("reprise-cli-{}.db", std::process::id()));
+    let path = db.to_string_lossy().into_owned();
+    let s = Server::start_on(&["--db", &path], &["--namespace", "kept"]);
+    s.ok(&[
+        "workflow",
+        "start",
+        "--type",
+        "T",
+        "--task-queue",
+        "q",
+        "--workflow-id",
+        "survivor",
+    ]);
+    s.ok(&[
+        "workflow",
+        "signal",
+        "--workflow-id",
+        "survivor",
+        "--name",
+        "poke",
+    ]);
+    stop(s);
+
+    let s = Server::start_on(&["--db", &path], &[]);
+    let shown = s.ok(&[
+        "workflow",
+        "show",
+        "--workflow-id",
+        "survivor",
+        "--output",
+        "json",
+    ]);
+    assert!(shown.contains("WORKFLOW_EXECUTION_SIGNALED"), "{shown}");
+    assert!(s.ok(&["workflow", "list"]).contains("survivor"));
+    assert!(s.ok(&["operator", "namespace", "list"]).contains("kept"));
+    s.ok(&[
+        "workflow",
+        "terminate",
+        "--workflow-id",
+        "survivor",
+        "--reason",
+        "done",
+    ]);
+    stop(s);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{path}{suffix}"));
+    }
+}
+
+/// SIGTERM, then wait for a clean exit.
+fn stop(mut s: Server) {
+    let pid = s.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let status = s.child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "{status}");
 }

@@ -3,7 +3,7 @@
 //! file each time. Every workflow must complete exactly once with the right result; no event,
 //! timer or activity completion may be lost, and no activity attempt may run twice.
 //!
-//! `REPRISE_CRASH_WORKFLOWS` (default 40) and `REPRISE_CRASH_KILLS` (default 4) scale it;
+//! `REPRISE_CRASH_WORKFLOWS` (default 60) and `REPRISE_CRASH_KILLS` (default 5) scale it;
 //! `REPRISE_CRASH_SEED` replays a given schedule of kills (the seed is printed on failure).
 
 use reprise::activity::{ActivityContext, ActivityError};
@@ -38,7 +38,7 @@ impl CrashWorkflow {
                 .start_to_close_timeout(Duration::from_secs(5))
                 .await?;
             total += value;
-            ctx.sleep(Duration::from_millis(100 + u64::from(n % 4) * 100))
+            ctx.sleep(Duration::from_millis(300 + u64::from(n % 4) * 200))
                 .await?;
         }
         Ok(total)
@@ -157,8 +157,8 @@ fn started_attempts(history: &History) -> Vec<i32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workflows_complete_exactly_once_across_repeated_sigkills() {
-    let workflows = env_number("REPRISE_CRASH_WORKFLOWS", 40) as u32;
-    let kills = env_number("REPRISE_CRASH_KILLS", 4);
+    let workflows = env_number("REPRISE_CRASH_WORKFLOWS", 60) as u32;
+    let kills = env_number("REPRISE_CRASH_KILLS", 5);
     let seed = env_number(
         "REPRISE_CRASH_SEED",
         std::time::SystemTime::now()

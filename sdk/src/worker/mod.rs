@@ -24,6 +24,7 @@
 //! ```
 
 mod activities;
+mod workflow_poller;
 mod workflow_thread;
 
 use crate::activity::ActivityRegistry;
@@ -283,7 +284,7 @@ impl Worker {
             .sticky
             .then(|| format!("{}-{}", self.client.identity(), crate::util::random_uuid()));
         let mut tasks = tokio::task::JoinSet::new();
-        let wf = workflow_thread::Poller {
+        let wf = workflow_poller::Poller {
             client: self.client.clone(),
             thread: thread.clone(),
             task_queue: self.options.task_queue.clone(),

@@ -26,7 +26,9 @@ use std::time::SystemTime;
 /// The schema version this code writes (`PRAGMA user_version`).
 const SCHEMA_VERSION: i64 = 1;
 
+/// One transaction (one sync to disk) for the whole schema.
 const SCHEMA: &str = "
+BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS namespaces (
     name TEXT PRIMARY KEY,
     record BLOB NOT NULL
@@ -78,6 +80,8 @@ CREATE TABLE IF NOT EXISTS transfers (
     kind BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS transfers_by_run ON transfers (namespace, workflow_id, run_id);
+PRAGMA user_version = 1;
+COMMIT;
 ";
 
 /// How hard SQLite works to keep a commit across failures (`PRAGMA synchronous`).
@@ -176,8 +180,6 @@ impl SqliteStore {
             }
             other => backend(&path, other),
         })?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(err)?;
         let store = SqliteStore {
             conn: Mutex::new(conn),
             path,

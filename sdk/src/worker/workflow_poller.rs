@@ -1,0 +1,334 @@
+//! The async side of the workflow worker: pollers that take workflow tasks from the server
+//! (normal or sticky queue), fetch missing history, hand them to the workflow thread, run the
+//! local activities it asks for, and send its answers back.
+
+use super::WorkerError;
+use super::activities::run_local_activity;
+use super::workflow_thread::{Outcome, Request, WorkflowThread};
+use crate::activity::ActivityRegistry;
+use crate::api::temporal::api::common::v1::{Payloads, WorkflowExecution};
+use crate::api::temporal::api::enums::v1::{
+    QueryResultType, TaskQueueKind, WorkflowTaskFailedCause,
+};
+use crate::api::temporal::api::history::v1::History;
+use crate::api::temporal::api::taskqueue::v1::{StickyExecutionAttributes, TaskQueue};
+use crate::api::temporal::api::workflowservice::v1 as ws;
+use crate::client::{Client, ClientError};
+use crate::converter::Failure;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Polls one workflow task queue (normal or sticky) and processes its tasks.
+#[derive(Clone)]
+pub(crate) struct Poller {
+    pub(crate) client: Client,
+    pub(crate) thread: WorkflowThread,
+    pub(crate) task_queue: String,
+    pub(crate) sticky_queue: Option<String>,
+    pub(crate) sticky_timeout: Duration,
+    pub(crate) activities: Arc<ActivityRegistry>,
+}
+
+impl Poller {
+    pub(crate) async fn run(
+        self,
+        sticky: Option<String>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), WorkerError> {
+        let queue = match &sticky {
+            Some(name) => TaskQueue {
+                name: name.clone(),
+                kind: TaskQueueKind::Sticky as i32,
+                normal_name: self.task_queue.clone(),
+            },
+            None => TaskQueue {
+                name: self.task_queue.clone(),
+                kind: TaskQueueKind::Normal as i32,
+                ..Default::default()
+            },
+        };
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let request = ws::PollWorkflowTaskQueueRequest {
+                namespace: self.client.namespace().to_string(),
+                task_queue: Some(queue.clone()),
+                identity: self.client.identity().to_string(),
+                ..Default::default()
+            };
+            let poll = self.client.call(
+                "",
+                request,
+                Duration::from_secs(70),
+                |mut s, r| async move { s.poll_workflow_task_queue(r).await },
+            );
+            let task = match super::poll_once(poll, &mut shutdown, &mut backoff, &self.task_queue)
+                .await?
+            {
+                super::Polled::Task(task) => task,
+                super::Polled::Nothing => continue,
+                super::Polled::Shutdown => return Ok(()),
+            };
+            if task.task_token.is_empty() {
+                continue;
+            }
+            if let Err(e) = self.process(task).await {
+                match e {
+                    WorkerError::WorkflowThread => return Err(e),
+                    other => tracing::warn!(error = %other, "workflow task could not be answered"),
+                }
+            }
+        }
+    }
+
+    /// Appends the pages of the run's history from `token` on (an empty token: from the start).
+    async fn fetch_history(
+        &self,
+        execution: &WorkflowExecution,
+        mut history: History,
+        mut token: Vec<u8>,
+    ) -> Result<History, ClientError> {
+        loop {
+            let request = ws::GetWorkflowExecutionHistoryRequest {
+                namespace: self.client.namespace().to_string(),
+                execution: Some(execution.clone()),
+                next_page_token: token,
+                ..Default::default()
+            };
+            let page = self
+                .client
+                .call(
+                    &execution.workflow_id,
+                    request,
+                    self.client.rpc_timeout(),
+                    |mut s, r| async move { s.get_workflow_execution_history(r).await },
+                )
+                .await?;
+            history
+                .events
+                .extend(page.history.map(|h| h.events).unwrap_or_default());
+            token = page.next_page_token;
+            if token.is_empty() {
+                return Ok(history);
+            }
+        }
+    }
+
+    /// The whole history up to `task`'s `WorkflowTaskStarted`, for a run this worker does not have
+    /// cached. The server stores no events of a speculative workflow task (nor the official
+    /// server of a transient one), so those come from the task's own history.
+    async fn full_history(
+        &self,
+        execution: &WorkflowExecution,
+        task: &ws::PollWorkflowTaskQueueResponse,
+    ) -> Result<Option<History>, ClientError> {
+        let mut history = self
+            .fetch_history(execution, History::default(), vec![])
+            .await?;
+        history
+            .events
+            .retain(|e| e.event_id <= task.started_event_id);
+        let stored = history.events.last().map_or(0, |e| e.event_id);
+        let own = task.history.iter().flat_map(|h| &h.events);
+        let mut own = own.filter(|e| e.event_id > stored).peekable();
+        if own.peek().is_some_and(|e| e.event_id != stored + 1) {
+            return Ok(None);
+        }
+        history.events.extend(own.cloned());
+        Ok(Some(history))
+    }
+
+    async fn process(
+        &self,
+        mut task: ws::PollWorkflowTaskQueueResponse,
+    ) -> Result<(), WorkerError> {
+        let execution = task.workflow_execution.clone().unwrap_or_default();
+        let poll_error = |e: ClientError| WorkerError::Poll {
+            task_queue: self.task_queue.clone(),
+            source: e,
+        };
+        if !task.next_page_token.is_empty() {
+            let history = task.history.take().unwrap_or_default();
+            task.history = Some(
+                self.fetch_history(
+                    &execution,
+                    history,
+                    std::mem::take(&mut task.next_page_token),
+                )
+                .await
+                .map_err(poll_error)?,
+            );
+        }
+        let token = task.task_token.clone();
+        let is_query = task.query.is_some();
+        let mut outcome = self
+            .thread
+            .ask(|reply| Request::Task(Box::new(task.clone()), reply))
+            .await?;
+        let mut fetched_full_history = false;
+        loop {
+            match outcome {
+                Outcome::NeedFullHistory if !fetched_full_history => {
+                    // Not cached here (evicted, or another worker had it): replay from the start.
+                    fetched_full_history = true;
+                    let history = self
+                        .full_history(&execution, &task)
+                        .await
+                        .map_err(poll_error)?;
+                    let Some(history) = history else {
+                        outcome = Outcome::Fail {
+                            message: "the run's history and the task's do not join up".into(),
+                            cause: WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+                        };
+                        continue;
+                    };
+                    let mut full = task.clone();
+                    full.history = Some(history);
+                    outcome = self
+                        .thread
+                        .ask(|reply| Request::Task(Box::new(full), reply))
+                        .await?;
+                }
+                Outcome::NeedFullHistory => {
+                    outcome = Outcome::Fail {
+                        message: "the run's history does not start with its first event".into(),
+                        cause: WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+                    };
+                }
+                Outcome::NeedLocalActivities { run_id, requests } => {
+                    let info = (
+                        execution.clone(),
+                        task.workflow_type
+                            .clone()
+                            .map(|t| t.name)
+                            .unwrap_or_default(),
+                    );
+                    let runs = requests
+                        .into_iter()
+                        .map(|r| run_local_activity(&self.client, &self.activities, &info, r));
+                    let results = futures::future::join_all(runs).await;
+                    outcome = self
+                        .thread
+                        .ask(|reply| Request::LocalActivities {
+                            run_id,
+                            results,
+                            reply,
+                        })
+                        .await?;
+                }
+                Outcome::QueryAnswer(answer) => {
+                    let (completed_type, query_result, error_message) = match answer {
+                        Ok(payloads) => (
+                            QueryResultType::Answered,
+                            Some(Payloads {
+                                payloads: self
+                                    .client
+                                    .data_converter()
+                                    .encode_payloads(payloads)
+                                    .unwrap_or_default(),
+                            }),
+                            String::new(),
+                        ),
+                        Err(message) => (QueryResultType::Failed, None, message),
+                    };
+                    let request = ws::RespondQueryTaskCompletedRequest {
+                        task_token: token.clone(),
+                        completed_type: completed_type as i32,
+                        query_result,
+                        error_message,
+                        namespace: self.client.namespace().to_string(),
+                        ..Default::default()
+                    };
+                    self.client
+                        .call(
+                            &execution.workflow_id,
+                            request,
+                            self.client.rpc_timeout(),
+                            |mut s, r| async move { s.respond_query_task_completed(r).await },
+                        )
+                        .await
+                        .map_err(poll_error)?;
+                    return Ok(());
+                }
+                Outcome::Fail { message, cause } => {
+                    debug_assert!(!is_query);
+                    tracing::warn!(workflow_id = %execution.workflow_id, %message, "workflow task failed");
+                    let failure = Failure::from(
+                        crate::converter::ApplicationFailure::new(message)
+                            .with_type("WorkflowTaskFailure"),
+                    )
+                    .to_proto();
+                    let request = ws::RespondWorkflowTaskFailedRequest {
+                        task_token: token.clone(),
+                        cause: cause as i32,
+                        failure: Some(failure),
+                        identity: self.client.identity().to_string(),
+                        namespace: self.client.namespace().to_string(),
+                        ..Default::default()
+                    };
+                    self.client
+                        .call(
+                            &execution.workflow_id,
+                            request,
+                            self.client.rpc_timeout(),
+                            |mut s, r| async move { s.respond_workflow_task_failed(r).await },
+                        )
+                        .await
+                        .map_err(poll_error)?;
+                    return Ok(());
+                }
+                Outcome::Complete {
+                    activation,
+                    query_results,
+                } => {
+                    let sticky_attributes =
+                        self.sticky_queue
+                            .as_ref()
+                            .map(|name| StickyExecutionAttributes {
+                                worker_task_queue: Some(TaskQueue {
+                                    name: name.clone(),
+                                    kind: TaskQueueKind::Sticky as i32,
+                                    normal_name: self.task_queue.clone(),
+                                }),
+                                schedule_to_start_timeout: Some(self.sticky_timeout.into()),
+                            });
+                    let request = ws::RespondWorkflowTaskCompletedRequest {
+                        task_token: token.clone(),
+                        commands: activation.commands,
+                        messages: activation.messages,
+                        identity: self.client.identity().to_string(),
+                        sticky_attributes,
+                        query_results,
+                        namespace: self.client.namespace().to_string(),
+                        // The run cache takes events shown again after a discarded task.
+                        capabilities: Some(
+                            ws::respond_workflow_task_completed_request::Capabilities {
+                                discard_speculative_workflow_task_with_events: true,
+                            },
+                        ),
+                        ..Default::default()
+                    };
+                    let response = self
+                        .client
+                        .call(
+                            &execution.workflow_id,
+                            request,
+                            self.client.rpc_timeout(),
+                            |mut s, r| async move { s.respond_workflow_task_completed(r).await },
+                        )
+                        .await
+                        .map_err(poll_error)?;
+                    if response.reset_history_event_id > 0 {
+                        // The run cache expects this (see `Discardable`): the next task shows it.
+                        tracing::debug!(
+                            workflow_id = %execution.workflow_id,
+                            reset_to = response.reset_history_event_id,
+                            "the server discarded a workflow task that only rejected updates"
+                        );
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
