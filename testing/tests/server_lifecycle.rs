@@ -567,3 +567,62 @@ async fn closed_runs_are_deleted_after_the_retention_period_or_on_request() {
         Err(ClientError::NotFound { .. })
     ));
 }
+
+#[tokio::test]
+async fn test_service_drives_the_clock_of_a_locked_time_skipping_server() {
+    use reprise::api::google::protobuf::Empty;
+    use reprise::api::temporal::api::testservice::v1 as ts;
+    use reprise::api::temporal::api::testservice::v1::test_service_client::TestServiceClient;
+    let server = TestServer::start(ServerOptions::default().with_time_skipping_locked())
+        .await
+        .expect("start");
+    let mut control = TestServiceClient::connect(format!("http://{}", server.target()))
+        .await
+        .expect("connect");
+    let now = |r: tonic::Response<ts::GetCurrentTimeResponse>| {
+        r.into_inner().time.expect("time").to_system_time()
+    };
+    let t0 = now(control.get_current_time(Empty {}).await.expect("time"));
+    // Started locked: one unlock balances it, a second one is refused.
+    control
+        .unlock_time_skipping(ts::UnlockTimeSkippingRequest {})
+        .await
+        .expect("unlock");
+    let unbalanced = control
+        .unlock_time_skipping(ts::UnlockTimeSkippingRequest {})
+        .await
+        .expect_err("unbalanced unlock");
+    assert_eq!(unbalanced.code(), tonic::Code::FailedPrecondition);
+    control
+        .lock_time_skipping(ts::LockTimeSkippingRequest {})
+        .await
+        .expect("lock");
+    // Locked, the clock moves at the real pace only.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let t1 = now(control.get_current_time(Empty {}).await.expect("time"));
+    assert!(t1 >= t0 + Duration::from_millis(40) && t1 < t0 + Duration::from_secs(60));
+    // Unlocked for a sleep of a day: the clock jumps a day, and skipping is locked again.
+    let started = Instant::now();
+    control
+        .unlock_time_skipping_with_sleep(ts::SleepRequest {
+            duration: Some(Duration::from_secs(86_400).into()),
+        })
+        .await
+        .expect("sleep a day");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let t2 = now(control.get_current_time(Empty {}).await.expect("time"));
+    assert!(t2 >= t1 + Duration::from_secs(86_400), "{t1:?} → {t2:?}");
+    assert!(
+        control
+            .unlock_time_skipping(ts::UnlockTimeSkippingRequest {})
+            .await
+            .is_ok(),
+        "locked again after the sleep"
+    );
+    let missing = control
+        .sleep(ts::SleepRequest { duration: None })
+        .await
+        .expect_err("no duration");
+    assert_eq!(missing.code(), tonic::Code::InvalidArgument);
+    server.shutdown().await.expect("shutdown");
+}

@@ -2,7 +2,10 @@
 //! a real Python worker and client run `tests/python/interop.py` (an activity retried after a
 //! failure, a timer, a signal, queries, an accepted and a rejected update, a non-retryable
 //! activity failure failing its workflow); and `tests/python/time_skipping.py` against a
-//! time-skipping server (37 days of workflow time in well under a second).
+//! time-skipping server (37 days of workflow time in well under a second); and
+//! `tests/python/test_environment.py`: the SDK's own time-skipping test environment
+//! (`WorkflowEnvironment.start_time_skipping`) running the `reprise-server` binary in place of
+//! Temporal's Java test server.
 
 use reprise_testing::server::{ServerOptions, TestServer};
 use std::time::Duration;
@@ -77,4 +80,31 @@ async fn python_workflows_sleep_for_weeks_on_a_time_skipping_server() {
     let stdout = run_python("time_skipping.py", &server).await;
     assert!(stdout.contains("workflow days 37"), "{stdout}");
     server.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_sdk_test_environment_runs_on_reprise_server_instead_of_the_java_test_server() {
+    let python = std::env::var("REPRISE_PYTHON")
+        .expect("REPRISE_PYTHON is not set: run `. scripts/tools.sh` (scripts/test.sh does)");
+    let script = format!(
+        "{}/tests/python/test_environment.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let child = tokio::process::Command::new(&python)
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_reprise-server"))
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), child)
+        .await
+        .expect("the Python program finished within 2 minutes")
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.trim_end().ends_with("OK"),
+        "python failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("workflow slept 10 days"), "{stdout}");
 }

@@ -6,7 +6,10 @@
 //!                [--log-level LEVEL]
 //! ```
 //! Prints `reprise-server listening on ADDR` once it accepts connections; stops cleanly on SIGINT
-//! or SIGTERM. With `--db` everything lives in that SQLite file (created if missing): a server
+//! or SIGTERM. `reprise-server PORT [--enable-time-skipping]` is the command line of Temporal's
+//! test server (time skipping, starting locked), so the official SDKs' time-skipping test environments can start this binary in
+//! its place (Python: `WorkflowEnvironment.start_time_skipping(test_server_existing_path=...)`):
+//! skipping then starts locked and clients drive it through `TestService`. With `--db` everything lives in that SQLite file (created if missing): a server
 //! killed at any moment and started again on the file carries on where it stopped.
 #![allow(clippy::print_stdout)]
 
@@ -19,6 +22,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: reprise-server [--address HOST:PORT] \
 [--memory | --db PATH [--db-sync normal|full]] [--namespace NAME]... [--search-attribute NAME=TYPE]... [--time-skipping] [--log-level error|warn|info|debug]
+   or: reprise-server PORT [--enable-time-skipping] (Temporal test server command line)
 TYPE is one of Keyword, Text, Int, Double, Bool, Datetime, KeywordList.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -35,6 +39,8 @@ struct Args {
     namespaces: Vec<String>,
     search_attributes: Vec<(String, IndexedValueType)>,
     time_skipping: bool,
+    /// Time skipping starts locked (Temporal test server compatibility).
+    time_skipping_locked: bool,
     level: Level,
     /// The SQLite file; `None` = memory.
     db: Option<std::path::PathBuf>,
@@ -60,6 +66,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         namespaces: Vec::new(),
         search_attributes: Vec::new(),
         time_skipping: false,
+        time_skipping_locked: false,
         level: Level::Info,
         db: None,
         sync: Synchronous::Normal,
@@ -86,6 +93,16 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             }
             "--memory" => memory = true,
             "--time-skipping" => parsed.time_skipping = true,
+            // Temporal's test server: `PORT [--enable-time-skipping]`, time skipping either way
+            // (the official SDKs pass the port alone).
+            "--enable-time-skipping" => parsed.time_skipping_locked = true,
+            bare if !bare.starts_with('-') => {
+                let port: u16 = bare.parse().map_err(|_| {
+                    format!("unknown argument {bare:?} (a bare argument is a port)")
+                })?;
+                parsed.address = SocketAddr::from(([127, 0, 0, 1], port));
+                parsed.time_skipping_locked = true;
+            }
             "--db" => {
                 let path = value("--db")?;
                 if path.is_empty() {
@@ -216,7 +233,9 @@ async fn main() -> ExitCode {
     for (name, kind) in &args.search_attributes {
         options = options.with_search_attribute(name.clone(), *kind);
     }
-    if args.time_skipping {
+    if args.time_skipping_locked {
+        options = options.with_time_skipping_locked();
+    } else if args.time_skipping {
         options = options.with_time_skipping();
     }
     if let Some(path) = &args.db {
@@ -258,7 +277,7 @@ async fn main() -> ExitCode {
                 None => "memory store".to_string(),
             },
             namespaces.join(", "),
-            if args.time_skipping {
+            if args.time_skipping || args.time_skipping_locked {
                 "; time skipping"
             } else {
                 ""

@@ -87,6 +87,10 @@ pub struct ServerOptions {
     /// (no workflow task, no activity waiting for or held by a worker), moves it to the next
     /// timer. `None` (the default): the clock in [`ServerOptions::clock`] moves by itself.
     pub time_skipping: Option<Arc<VirtualClock>>,
+    /// Start with time skipping locked (lock counter 1), as Temporal's test server does: time
+    /// then moves at the real pace until a client unlocks skipping (the official SDKs'
+    /// time-skipping test environments unlock it while they wait for a result).
+    pub time_skipping_locked: bool,
 }
 
 impl std::fmt::Debug for ServerOptions {
@@ -110,6 +114,7 @@ impl Default for ServerOptions {
             store: Arc::new(MemoryStore::new()),
             long_poll_timeout: Duration::from_secs(60),
             time_skipping: None,
+            time_skipping_locked: false,
         }
     }
 }
@@ -157,6 +162,15 @@ impl ServerOptions {
         self.clock = clock.clone();
         self.time_skipping = Some(clock);
         self
+    }
+
+    /// [`ServerOptions::with_time_skipping`], starting locked as Temporal's test server does
+    /// (see [`ServerOptions::time_skipping_locked`]): for the official SDKs' time-skipping test
+    /// environments.
+    pub fn with_time_skipping_locked(self) -> Self {
+        let mut options = self.with_time_skipping();
+        options.time_skipping_locked = true;
+        options
     }
 
     /// Cap long polls at `timeout`.
@@ -208,6 +222,8 @@ pub struct TestServer {
 pub struct TimeSkipping {
     clock: Arc<VirtualClock>,
     locks: Arc<std::sync::atomic::AtomicI64>,
+    /// Times a client sleeps until (`TestService.Sleep`): skipping stops there too.
+    skip_points: Arc<std::sync::Mutex<std::collections::BTreeSet<std::time::SystemTime>>>,
 }
 
 impl TimeSkipping {
@@ -226,8 +242,33 @@ impl TimeSkipping {
         self.locks.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// Undoes one lock if there is one; false (and nothing changes) when skipping is unlocked.
+    pub(crate) fn try_unlock(&self) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.locks
+            .fetch_update(SeqCst, SeqCst, |n| (n > 0).then(|| n - 1))
+            .is_ok()
+    }
+
     fn is_locked(&self) -> bool {
         self.locks.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+
+    /// A time skipping may jump to even with no timer due then.
+    pub(crate) fn add_skip_point(&self, at: std::time::SystemTime) {
+        self.skip_points
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(at);
+    }
+
+    /// The earliest skip point still ahead of `now` (passed ones are forgotten).
+    fn next_skip_point(&self, now: std::time::SystemTime) -> Option<std::time::SystemTime> {
+        let mut points = self.skip_points.lock().unwrap_or_else(|e| e.into_inner());
+        while points.first().is_some_and(|p| *p <= now) {
+            points.pop_first();
+        }
+        points.first().copied()
     }
 }
 
@@ -318,24 +359,41 @@ impl TestServer {
         let namespaces = Arc::new(namespaces::Namespaces::new(store));
         let skipping = options.time_skipping.clone().map(|clock| TimeSkipping {
             clock,
-            locks: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+            locks: Arc::new(std::sync::atomic::AtomicI64::new(i64::from(
+                options.time_skipping_locked,
+            ))),
+            skip_points: Arc::default(),
         });
         let skipper = skipping.clone().map(|skipping| {
             let in_flight = engine.in_flight.clone();
             let timers = timer_queue.clone();
             let mut stop = shutdown_rx.clone();
             tokio::spawn(async move {
+                // Between jumps the virtual clock moves at the real pace, so that timeouts of
+                // work in flight still fire.
+                let mut last = tokio::time::Instant::now();
                 loop {
                     tokio::select! {
                         _ = in_flight.changed.notified() => {}
                         _ = tokio::time::sleep(Duration::from_millis(5)) => {}
                         _ = stop.wait_for(|s| *s) => return,
                     }
+                    let real = tokio::time::Instant::now();
+                    skipping.clock.advance(real - last);
+                    last = real;
                     if skipping.is_locked() || !in_flight.idle() {
                         continue;
                     }
-                    if let Some(next) = timers.next_workflow_fire_time()
-                        && next > skipping.clock.now()
+                    let now = skipping.clock.now();
+                    let next = [
+                        timers.next_workflow_fire_time(),
+                        skipping.next_skip_point(now),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .min();
+                    if let Some(next) = next
+                        && next > now
                     {
                         skipping.clock.set(next);
                     }
@@ -363,6 +421,16 @@ impl TestServer {
         let operator_service = OperatorServiceServer::new(frontend::Operator { namespaces })
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip);
+        let test_service = skipping.clone().map(|skipping| {
+            reprise::api::temporal::api::testservice::v1::test_service_server::TestServiceServer::new(
+                frontend::TestControl {
+                    skipping,
+                    shutdown: shutdown_rx.clone(),
+                },
+            )
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip)
+        });
         let mut stop = shutdown_rx;
         let serve = tokio::spawn(
             tonic::transport::Server::builder()
@@ -372,6 +440,7 @@ impl TestServer {
                 .max_concurrent_streams(Some(u32::MAX))
                 .add_service(workflow_service)
                 .add_service(operator_service)
+                .add_optional_service(test_service)
                 .serve_with_incoming_shutdown(
                     // Nagle's algorithm off, as gRPC servers do: with it, a small response
                     // waits for the client's delayed ACK (~40 ms on Linux) before leaving.

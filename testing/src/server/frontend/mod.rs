@@ -4,9 +4,11 @@
 mod handlers;
 mod history;
 mod operator;
+mod testservice;
 pub(crate) mod validate;
 
 pub(crate) use operator::Operator;
+pub(crate) use testservice::TestControl;
 
 use super::errors::{self, invalid};
 use super::history::{ActivityOutcome, ActivityRef, Engine, StartRequest};
