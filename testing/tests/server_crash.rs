@@ -1,6 +1,6 @@
 //! Crash test: the `reprise-server` binary on a SQLite file is killed with SIGKILL several times
-//! while a worker runs many workflows with activities and timers, and started again on the same
-//! file each time. Every workflow must complete exactly once with the right result; no event,
+//! while a worker runs many workflows with activities, timers and a child workflow, and started
+//! again on the same file each time. Every workflow must complete exactly once with the right result; no event,
 //! timer or activity completion may be lost, and no activity attempt may run twice.
 //!
 //! `REPRISE_CRASH_WORKFLOWS` (default 60) and `REPRISE_CRASH_KILLS` (default 5) scale it;
@@ -23,9 +23,27 @@ use tokio::process::{Child, Command};
 
 const STEPS: u32 = 3;
 
-/// Three activities, each followed by a timer; the result sums the activities' results.
+/// Three activities, each followed by a timer, then a child workflow; the result sums the
+/// activities' results and the child's.
 #[derive(Default)]
 struct CrashWorkflow;
+
+/// The child: a timer, then its input doubled.
+#[derive(Default)]
+struct CrashChild;
+
+#[reprise::workflow]
+impl CrashChild {
+    #[run]
+    async fn run(&self, ctx: &WorkflowContext, n: u32) -> WorkflowResult<u64> {
+        ctx.sleep(Duration::from_millis(200)).await?;
+        Ok(u64::from(n) * 2)
+    }
+}
+
+fn child_id(parent: &str) -> String {
+    format!("{parent}-child")
+}
 
 #[reprise::workflow]
 impl CrashWorkflow {
@@ -41,12 +59,16 @@ impl CrashWorkflow {
             ctx.sleep(Duration::from_millis(300 + u64::from(n % 4) * 200))
                 .await?;
         }
-        Ok(total)
+        let child: u64 = ctx
+            .child_workflow(CrashChild::run, (n,))
+            .workflow_id(child_id(&ctx.info().workflow_id))
+            .await?;
+        Ok(total + child)
     }
 }
 
 fn expected(n: u32) -> u64 {
-    (0..STEPS).map(|step| step_value(n, step)).sum()
+    (0..STEPS).map(|step| step_value(n, step)).sum::<u64>() + u64::from(n) * 2
 }
 
 fn step_value(n: u32, step: u32) -> u64 {
@@ -181,6 +203,7 @@ async fn workflows_complete_exactly_once_across_repeated_sigkills() {
     let task_queue = format!("crash-{seed}");
     let worker = Worker::builder(client.clone(), &task_queue)
         .workflow::<CrashWorkflow>()
+        .workflow::<CrashChild>()
         .activities(Steps { log: log.clone() })
         .build()
         .expect("worker");
@@ -267,6 +290,9 @@ async fn workflows_complete_exactly_once_across_repeated_sigkills() {
     registry
         .register_workflow::<CrashWorkflow>()
         .expect("register");
+    registry
+        .register_workflow::<CrashChild>()
+        .expect("register child");
     let replayer = Replayer::new(registry);
     let log = log.lock().unwrap_or_else(|e| e.into_inner()).clone();
     for n in 0..workflows {
@@ -303,6 +329,36 @@ async fn workflows_complete_exactly_once_across_repeated_sigkills() {
         );
         assert_eq!(count(&kinds, E::TimerStarted), STEPS as usize, "{context}");
         assert_eq!(count(&kinds, E::TimerFired), STEPS as usize, "{context}");
+        assert_eq!(
+            count(&kinds, E::StartChildWorkflowExecutionInitiated),
+            1,
+            "{context}"
+        );
+        assert_eq!(
+            count(&kinds, E::ChildWorkflowExecutionStarted),
+            1,
+            "{context}"
+        );
+        assert_eq!(
+            count(&kinds, E::ChildWorkflowExecutionCompleted),
+            1,
+            "{context}"
+        );
+        let child = client.workflow_handle(child_id(&id(n)), None);
+        let child_runs = client
+            .count_workflows(&format!("WorkflowId = '{}'", child_id(&id(n))))
+            .await
+            .expect("count children");
+        assert_eq!(child_runs, 1, "workflow {n}'s child ran once: {context}");
+        let child_history = child.fetch_history().await.expect("child history");
+        assert_eq!(
+            count(&types(&child_history), E::WorkflowExecutionCompleted),
+            1,
+            "{context}"
+        );
+        replayer
+            .replay(&child_history)
+            .unwrap_or_else(|e| panic!("workflow {n}'s child replays: {e}: {context}"));
         replayer
             .replay(&history)
             .unwrap_or_else(|e| panic!("workflow {n} replays: {e}: {context}"));

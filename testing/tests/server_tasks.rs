@@ -377,8 +377,14 @@ async fn sticky_queue_gets_partial_history_and_falls_back_to_the_normal_queue() 
         .respond_workflow_task_completed(stick(task.task_token, Duration::from_secs(10)))
         .await
         .expect("complete");
+    // The worker polls its sticky queue (a sticky queue nobody polls gets no tasks).
+    let poll = tokio::spawn({
+        let (client, sticky, tq) = (client.clone(), sticky.clone(), tq.clone());
+        async move { poll_once(&client, sticky_queue(&sticky, &tq)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
     handle.signal_by_name("one", ()).await.expect("signal");
-    let task = poll_once(&client, sticky_queue(&sticky, &tq)).await;
+    let task = poll.await.expect("sticky poll");
     assert!(
         !task.task_token.is_empty(),
         "the task went to the sticky queue"
@@ -393,7 +399,8 @@ async fn sticky_queue_gets_partial_history_and_falls_back_to_the_normal_queue() 
         events.last().map(|e| e.event_id),
         Some(task.started_event_id)
     );
-    // Stay sticky with a short schedule-to-start timeout; nobody polls the sticky queue.
+    // Stay sticky with a short schedule-to-start timeout; the worker polled moments ago (so the
+    // task goes to its sticky queue) but polls no more: the timeout moves the task.
     client
         .workflow_service()
         .respond_workflow_task_completed(stick(task.task_token, Duration::from_millis(300)))

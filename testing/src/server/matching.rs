@@ -122,6 +122,29 @@ impl Matching {
             .insert(identity.to_string(), std::time::SystemTime::now());
     }
 
+    /// Whether a worker still polls the sticky queue `name`: one waits on it now, or one polled
+    /// it in the last 10 seconds (the official server's window). Tasks for a sticky queue nobody
+    /// polls go to the normal queue at once instead of waiting out the schedule-to-start timeout.
+    pub(crate) fn is_sticky_alive(&self, namespace: &str, name: &str) -> bool {
+        let key = QueueKey {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            queue_type: QueueType::Workflow,
+        };
+        let waiting = {
+            let guard = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+            guard.1.get(&key).is_some_and(|q| !q.waiters.is_empty())
+        };
+        if waiting {
+            return true;
+        }
+        let pollers = self.pollers.lock().unwrap_or_else(|e| e.into_inner());
+        let cutoff = std::time::SystemTime::now() - std::time::Duration::from_secs(10);
+        pollers
+            .get(&key)
+            .is_some_and(|m| m.values().any(|t| *t >= cutoff))
+    }
+
     /// The pollers of `key` seen in the last five minutes (as the official server reports them).
     pub(crate) fn pollers(&self, key: &QueueKey) -> Vec<(String, std::time::SystemTime)> {
         let pollers = self.pollers.lock().unwrap_or_else(|e| e.into_inner());

@@ -797,6 +797,108 @@ async fn a_speculative_task_that_only_rejects_an_update_is_discarded_or_kept() {
 }
 
 #[tokio::test]
+async fn an_update_the_worker_leaves_unanswered_is_rejected() {
+    let (_server, target) = crate::start().await;
+    let client = client_for(&target).await;
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow(
+            "Unanswering",
+            (),
+            WorkflowOptions::new(unique("unanswered"), &tq),
+        )
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    complete_task(&client, task.task_token, Vec::new(), Vec::new()).await;
+    let update = tokio::spawn({
+        let handle = handle.clone();
+        async move {
+            handle
+                .start_update_by_name("change", (1,), UpdateStage::Completed)
+                .await
+        }
+    });
+    // The task that brings the update; the worker answers it with neither an acceptance nor a
+    // rejection.
+    let task = poll_task(&client, &tq).await;
+    assert_eq!(task.messages.len(), 1, "the update comes with the task");
+    complete_task(&client, task.task_token, Vec::new(), Vec::new()).await;
+    let outcome = tokio::time::timeout(Duration::from_secs(20), update)
+        .await
+        .expect("the update is answered")
+        .expect("update task");
+    match outcome {
+        Err(ClientError::UpdateFailed(f)) => {
+            assert!(
+                f.message.contains("wasn't processed by worker"),
+                "{}",
+                f.message
+            )
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    let described = handle.describe().await.expect("describe");
+    assert_eq!(
+        described.status,
+        reprise::api::temporal::api::enums::v1::WorkflowExecutionStatus::Running
+    );
+}
+
+#[tokio::test]
+async fn a_task_for_a_sticky_queue_nobody_polls_goes_to_the_normal_queue_at_once() {
+    let (_server, target) = crate::start().await;
+    let client = client_for(&target).await;
+    let tq = unique("tq");
+    let sticky = TaskQueue {
+        name: unique("abandoned-sticky"),
+        kind: TaskQueueKind::Sticky as i32,
+        normal_name: tq.clone(),
+    };
+    let handle = client
+        .start_workflow(
+            "Abandoned",
+            (),
+            WorkflowOptions::new(unique("abandoned"), &tq),
+        )
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    // The worker asks for a sticky queue (10 s schedule-to-start) and never polls it.
+    client
+        .workflow_service()
+        .respond_workflow_task_completed(ws::RespondWorkflowTaskCompletedRequest {
+            task_token: task.task_token,
+            identity: "raw-test-worker".into(),
+            namespace: client.namespace().into(),
+            sticky_attributes: Some(sticky_attributes(&sticky)),
+            ..Default::default()
+        })
+        .await
+        .expect("complete task 1");
+    handle.signal_by_name("poke", ()).await.expect("signal");
+    let asked = Instant::now();
+    let task = poll_task(&client, &tq).await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "the task reached the normal queue after {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(
+        task.history
+            .as_ref()
+            .and_then(|h| h.events.first())
+            .map(|e| e.event_id),
+        Some(1),
+        "a task from the normal queue carries the whole history"
+    );
+    assert!(
+        event_types(task.history.as_ref().expect("history"))
+            .contains(&EventType::WorkflowExecutionSignaled)
+    );
+}
+
+#[tokio::test]
 async fn signal_with_start_and_cancel() {
     let (_server, target) = crate::start().await;
     let client = client_for(&target).await;

@@ -85,16 +85,15 @@ impl Frontend {
             .task_queue
             .as_ref()
             .is_some_and(|q| q.kind == TaskQueueKind::Sticky as i32);
-        if !sticky {
-            self.engine.matching.record_poller(
-                &QueueKey {
-                    namespace: r.namespace.clone(),
-                    name: name.clone(),
-                    queue_type: QueueType::Workflow,
-                },
-                &r.identity,
-            );
-        }
+        // Sticky queues too: whether their worker still polls decides where tasks go.
+        self.engine.matching.record_poller(
+            &QueueKey {
+                namespace: r.namespace.clone(),
+                name: name.clone(),
+                queue_type: QueueType::Workflow,
+            },
+            &r.identity,
+        );
         let key = QueueKey {
             namespace: r.namespace.clone(),
             name,

@@ -270,7 +270,10 @@ impl Engine {
                 mut task_queue,
                 scheduled_event_id,
             } => {
-                if self.matching.is_unloaded(&run.namespace, &task_queue) {
+                if task_queue != normal_queue
+                    && (self.matching.is_unloaded(&run.namespace, &task_queue)
+                        || !self.matching.is_sticky_alive(&run.namespace, &task_queue))
+                {
                     task_queue = normal_queue.to_string();
                 }
                 self.matching.add(

@@ -12,7 +12,9 @@ use prost::Message as _;
 use reprise::api::google::protobuf::{Any, Timestamp};
 use reprise::api::temporal::api::common::v1::WorkflowType;
 use reprise::api::temporal::api::enums::v1::{EventType, TimeoutType, WorkflowTaskFailedCause};
-use reprise::api::temporal::api::failure::v1::Failure;
+use reprise::api::temporal::api::failure::v1::{
+    ApplicationFailureInfo, Failure, failure::FailureInfo,
+};
 use reprise::api::temporal::api::history::v1::{self as hist, History, history_event::Attributes};
 use reprise::api::temporal::api::protocol::v1::{
     Message as ProtocolMessage, message::SequencingId,
@@ -26,6 +28,10 @@ use tonic::Status;
 /// task's `WorkflowTaskCompleted`, for a worker that can take events again (the official
 /// server's `history.discardSpeculativeWorkflowTaskMaximumEventsCount`, default 10).
 pub(crate) const DISCARD_SPECULATIVE_MAX_EVENTS: i64 = 10;
+
+/// The rejection of an update that a workflow task was given and did not answer (the official
+/// server's wording).
+const UNPROCESSED_UPDATE: &str = "Workflow Update is rejected because it wasn't processed by worker. Probably, Workflow Update is not supported by the worker.";
 
 /// What a claimed workflow task needs to become a poll response.
 #[derive(Debug)]
@@ -177,6 +183,31 @@ impl MutableState {
         }
         self.wft = None;
         self.requeue_sent_updates();
+    }
+
+    /// Updates delivered with the completed task `scheduled_event_id` that the worker neither
+    /// accepted nor rejected are rejected, as the official server does (a worker that does not
+    /// handle updates would otherwise be handed them forever); updates delivered with an
+    /// earlier task go back to waiting.
+    fn reject_unprocessed_updates(&mut self, scheduled_event_id: i64) {
+        for u in self.updates.values_mut() {
+            match u.state {
+                UpdateState::Sent(id) if id == scheduled_event_id => {
+                    u.state = UpdateState::Completed(Box::new(upd::Outcome {
+                        value: Some(upd::outcome::Value::Failure(Failure {
+                            message: UNPROCESSED_UPDATE.into(),
+                            failure_info: Some(FailureInfo::ApplicationFailureInfo(
+                                ApplicationFailureInfo::default(),
+                            )),
+                            ..Default::default()
+                        })),
+                    }));
+                    self.touched = true;
+                }
+                UpdateState::Sent(_) => u.state = UpdateState::Admitted,
+                _ => {}
+            }
+        }
     }
 
     fn requeue_sent_updates(&mut self) {
@@ -360,7 +391,7 @@ impl MutableState {
             self.speculative.clear();
             self.wft = None;
             self.apply_rejections(&request.messages);
-            self.requeue_sent_updates();
+            self.reject_unprocessed_updates(scheduled_event_id);
             if self
                 .updates
                 .values()
@@ -421,8 +452,7 @@ impl MutableState {
             })
         });
         let needs_task = self.apply_commands(completed_id, request)?;
-        // Updates delivered with this task and neither accepted nor rejected go back to waiting.
-        self.requeue_sent_updates();
+        self.reject_unprocessed_updates(scheduled_event_id);
         if self.is_open() {
             let flushed = self.flush_buffered();
             let admitted = self
