@@ -477,6 +477,96 @@ async fn query_answered_by_a_raw_query_task() {
     handle.terminate("cleanup", ()).await.expect("terminate");
 }
 
+/// Queries are consistent: one that arrives while a workflow task is pending rides on that task
+/// (so it sees the task's new events); one that arrives while a task runs waits for it.
+#[tokio::test]
+async fn queries_ride_on_the_pending_task_or_wait_for_the_running_one() {
+    use reprise::api::temporal::api::query::v1::WorkflowQueryResult;
+    let (_server, target) = crate::start().await;
+    let client = client_for(&target).await;
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow(
+            "Consistent",
+            (),
+            WorkflowOptions::new(unique("consistent"), &tq),
+        )
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    complete_task(&client, task.task_token, vec![], vec![]).await;
+
+    // A signal schedules a task; a query asked before any worker takes it rides on it.
+    handle.signal_by_name("add", (5,)).await.expect("signal");
+    let query = tokio::spawn({
+        let handle = handle.clone();
+        async move { handle.query_by_name::<String>("total", ()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let task = poll_task(&client, &tq).await;
+    assert!(task.query.is_none(), "a workflow task, not a query task");
+    assert_eq!(task.queries.len(), 1, "the query rides on the task");
+    let (query_id, attached) = task.queries.iter().next().expect("query");
+    assert_eq!(attached.query_type, "total");
+    assert!(
+        event_types(task.history.as_ref().expect("history"))
+            .contains(&EventType::WorkflowExecutionSignaled),
+        "the task carries the signal the query must see"
+    );
+    client
+        .workflow_service()
+        .respond_workflow_task_completed(ws::RespondWorkflowTaskCompletedRequest {
+            task_token: task.task_token,
+            identity: "raw-test-worker".into(),
+            namespace: client.namespace().into(),
+            query_results: [(
+                query_id.clone(),
+                WorkflowQueryResult {
+                    result_type: QueryResultType::Answered as i32,
+                    answer: payloads(&client, &"total 5"),
+                    ..Default::default()
+                },
+            )]
+            .into_iter()
+            .collect(),
+            ..Default::default()
+        })
+        .await
+        .expect("complete with the query's answer");
+    let answer = query.await.expect("query task").expect("query");
+    assert_eq!(answer, "total 5");
+
+    // A query asked while a task runs waits for that task, then comes as a query task.
+    handle.signal_by_name("add", (7,)).await.expect("signal");
+    let running = poll_task(&client, &tq).await;
+    let query = tokio::spawn({
+        let handle = handle.clone();
+        async move { handle.query_by_name::<String>("total", ()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!query.is_finished());
+    complete_task(&client, running.task_token, vec![], vec![]).await;
+    let task = poll_task(&client, &tq).await;
+    let legacy = task
+        .query
+        .expect("a query task once the running task is done");
+    assert_eq!(legacy.query_type, "total");
+    client
+        .workflow_service()
+        .respond_query_task_completed(ws::RespondQueryTaskCompletedRequest {
+            task_token: task.task_token,
+            completed_type: QueryResultType::Answered as i32,
+            query_result: payloads(&client, &"total 12"),
+            namespace: client.namespace().into(),
+            ..Default::default()
+        })
+        .await
+        .expect("respond query");
+    let answer = query.await.expect("query task").expect("query");
+    assert_eq!(answer, "total 12");
+    handle.terminate("cleanup", ()).await.expect("terminate");
+}
+
 #[tokio::test]
 async fn update_accepted_and_completed_through_protocol_messages() {
     let (_server, target) = crate::start().await;

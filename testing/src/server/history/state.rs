@@ -137,6 +137,21 @@ pub(crate) type QueryAnswer = Result<Option<Payloads>, (String, Option<Failure>)
 pub(crate) struct PendingQuery {
     pub(crate) query: WorkflowQuery,
     pub(crate) answer: Option<QueryAnswer>,
+    pub(crate) delivery: QueryDelivery,
+}
+
+/// How a query reaches a worker. Queries are consistent, as on the official server: one that
+/// arrives while a workflow task is pending rides on that task (answered after the task's new
+/// events), one that arrives while a task runs waits for it to finish; otherwise a query task
+/// of its own carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QueryDelivery {
+    /// Not given to any worker yet.
+    Waiting,
+    /// Attached to the workflow task with this scheduled event id.
+    Attached(i64),
+    /// Sent as a query task of its own.
+    Dispatched,
 }
 
 /// The mutable state of one run.

@@ -1,7 +1,7 @@
 //! Updates (admitted → delivered → accepted/rejected → completed, with wait stages), queries
 //! through legacy query tasks, and waiting for a run to change.
 
-use super::state::{MutableState, PendingQuery, Update, UpdateState};
+use super::state::{MutableState, PendingQuery, QueryAnswer, QueryDelivery, Update, UpdateState};
 use super::{Engine, errors};
 use crate::server::matching::{QueueKey, QueueType, Task};
 use crate::server::token::Token;
@@ -134,7 +134,8 @@ impl Engine {
         Ok(update_response(key, update_id, stage, outcome))
     }
 
-    /// `QueryWorkflow`: a legacy query task to a worker, and its answer.
+    /// `QueryWorkflow`: the query rides on the pending workflow task, waits for the running one
+    /// to finish, or goes to a worker as a query task of its own; then its answer.
     pub(crate) async fn query(
         &self,
         key: &RunKey,
@@ -143,7 +144,7 @@ impl Engine {
         deadline: Instant,
     ) -> Result<ws::QueryWorkflowResponse, Status> {
         let query_id = super::lifecycle::new_run_id();
-        let queued = self.with_run(key, |ms| {
+        let rejected = self.with_run(key, |ms| {
             let rejected = match QueryRejectCondition::try_from(reject_condition) {
                 Ok(QueryRejectCondition::NotOpen) => !ms.is_open(),
                 Ok(QueryRejectCondition::NotCompletedCleanly) => !matches!(
@@ -153,49 +154,27 @@ impl Engine {
                 _ => false,
             };
             if rejected {
-                return Ok(Err(ms.status));
+                return Ok(Some(ms.status));
             }
             ms.queries.insert(
                 query_id.clone(),
                 PendingQuery {
                     query,
                     answer: None,
+                    delivery: QueryDelivery::Waiting,
                 },
             );
-            let queue = match (&ms.sticky, ms.is_open()) {
-                (Some(s), true) => s.queue.clone(),
-                _ => ms.task_queue.clone(),
-            };
-            Ok(Ok(queue))
+            Ok(None)
         })?;
-        let queue = match queued {
-            Ok(q) => q,
-            Err(status) => {
-                return Ok(ws::QueryWorkflowResponse {
-                    query_rejected: Some(QueryRejected {
-                        status: status as i32,
-                    }),
-                    ..Default::default()
-                });
-            }
-        };
-        self.matching.add(
-            QueueKey {
-                namespace: key.namespace.clone(),
-                name: queue,
-                queue_type: QueueType::Workflow,
-            },
-            Task::Query {
-                run: key.clone(),
-                query_id: query_id.clone(),
-            },
-        );
-        let answer = self
-            .wait_for(key, deadline, |ms| {
-                ms.queries.get(&query_id).and_then(|q| q.answer.clone())
-            })
-            .await;
-        self.read_run(key, |_| ()).ok();
+        if let Some(status) = rejected {
+            return Ok(ws::QueryWorkflowResponse {
+                query_rejected: Some(QueryRejected {
+                    status: status as i32,
+                }),
+                ..Default::default()
+            });
+        }
+        let answer = self.deliver_query(key, &query_id, deadline).await;
         let _ = self.with_run(key, |ms| {
             ms.queries.remove(&query_id);
             Ok(())
@@ -211,8 +190,88 @@ impl Engine {
                 &QueryFailedFailure { failure },
             )),
             None => Err(Status::deadline_exceeded(
-                "query timed out: no worker answered the query task",
+                "query timed out: no worker answered the query",
             )),
+        }
+    }
+
+    /// Gets query `query_id` to a worker and waits for its answer (`None` at the deadline).
+    async fn deliver_query(
+        &self,
+        key: &RunKey,
+        query_id: &str,
+        deadline: Instant,
+    ) -> Result<Option<QueryAnswer>, Status> {
+        enum Next {
+            Answered(Box<QueryAnswer>),
+            Wait,
+            Dispatch(String),
+        }
+        let mut changed = self.read_run(key, |ms| ms.changed.subscribe())?;
+        let mut shutdown = self.shutdown.clone();
+        loop {
+            let next = self.with_run(key, |ms| {
+                let open = ms.is_open();
+                let task = ms
+                    .wft
+                    .as_ref()
+                    .map(|t| (t.scheduled_event_id, t.started.is_some()));
+                let sticky_queue = ms.sticky.as_ref().map(|s| s.queue.clone());
+                let normal_queue = ms.task_queue.clone();
+                let Some(q) = ms.queries.get_mut(query_id) else {
+                    return Ok(Next::Wait);
+                };
+                if let Some(answer) = &q.answer {
+                    return Ok(Next::Answered(Box::new(answer.clone())));
+                }
+                if let QueryDelivery::Attached(id) = q.delivery
+                    && task.map(|t| t.0) != Some(id)
+                {
+                    // Its task ended without answering (failed or timed out): try again.
+                    q.delivery = QueryDelivery::Waiting;
+                }
+                if q.delivery != QueryDelivery::Waiting {
+                    return Ok(Next::Wait);
+                }
+                match task {
+                    // Pending: the query is attached when a poller claims the task. Running:
+                    // it waits for the task's end.
+                    Some(_) if open => Ok(Next::Wait),
+                    _ => {
+                        q.delivery = QueryDelivery::Dispatched;
+                        let queue = match sticky_queue {
+                            Some(sticky)
+                                if open
+                                    && self.matching.is_sticky_alive(&key.namespace, &sticky) =>
+                            {
+                                sticky
+                            }
+                            _ => normal_queue,
+                        };
+                        Ok(Next::Dispatch(queue))
+                    }
+                }
+            })?;
+            match next {
+                Next::Answered(answer) => return Ok(Some(*answer)),
+                Next::Dispatch(queue) => self.matching.add(
+                    QueueKey {
+                        namespace: key.namespace.clone(),
+                        name: queue,
+                        queue_type: QueueType::Workflow,
+                    },
+                    Task::Query {
+                        run: key.clone(),
+                        query_id: query_id.to_string(),
+                    },
+                ),
+                Next::Wait => {}
+            }
+            tokio::select! {
+                r = changed.changed() => if r.is_err() { return Ok(None) },
+                _ = tokio::time::sleep_until(deadline) => return Ok(None),
+                _ = shutdown.wait_for(|s| *s) => return Ok(None),
+            }
         }
     }
 

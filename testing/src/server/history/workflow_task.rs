@@ -2,7 +2,8 @@
 //! failing it, and its timeouts.
 
 use super::state::{
-    MutableState, Sticky, UpdateState, WorkflowTaskStarted, normal_queue, std_duration,
+    MutableState, QueryDelivery, Sticky, UpdateState, WorkflowTaskStarted, normal_queue,
+    std_duration,
 };
 use super::{Engine, errors};
 use crate::server::matching::{QueueKey, QueueType, Task};
@@ -19,6 +20,7 @@ use reprise::api::temporal::api::history::v1::{self as hist, History, history_ev
 use reprise::api::temporal::api::protocol::v1::{
     Message as ProtocolMessage, message::SequencingId,
 };
+use reprise::api::temporal::api::query::v1::WorkflowQuery;
 use reprise::api::temporal::api::update::v1 as upd;
 use reprise::api::temporal::api::workflowservice::v1 as ws;
 use std::time::{Duration, SystemTime};
@@ -49,6 +51,8 @@ pub(crate) struct ClaimedTask {
     pub(crate) messages: Vec<ProtocolMessage>,
     /// Events of a speculative task, not in the store.
     pub(crate) speculative: Vec<reprise::api::temporal::api::history::v1::HistoryEvent>,
+    /// Queries that ride on this task.
+    pub(crate) queries: std::collections::BTreeMap<String, WorkflowQuery>,
 }
 
 impl MutableState {
@@ -124,7 +128,17 @@ impl MutableState {
                 }
             })
             .collect();
+        let queries = self
+            .queries
+            .iter_mut()
+            .filter(|(_, q)| q.answer.is_none() && q.delivery == QueryDelivery::Waiting)
+            .map(|(id, q)| {
+                q.delivery = QueryDelivery::Attached(scheduled_event_id);
+                (id.clone(), q.query.clone())
+            })
+            .collect();
         Some(ClaimedTask {
+            queries,
             run: self.key.clone(),
             workflow_type: self.workflow_type.clone(),
             task_queue: self.task_queue.clone(),
@@ -183,6 +197,29 @@ impl MutableState {
         }
         self.wft = None;
         self.requeue_sent_updates();
+    }
+
+    /// Answers to the queries that rode on a workflow task.
+    fn record_query_results(
+        &mut self,
+        results: &std::collections::BTreeMap<
+            String,
+            reprise::api::temporal::api::query::v1::WorkflowQueryResult,
+        >,
+    ) {
+        use reprise::api::temporal::api::enums::v1::QueryResultType;
+        for (id, result) in results {
+            if let Some(q) = self.queries.get_mut(id) {
+                q.answer = Some(if result.result_type == QueryResultType::Answered as i32 {
+                    Ok(result.answer.clone())
+                } else {
+                    Err((result.error_message.clone(), result.failure.clone()))
+                });
+            }
+        }
+        if !results.is_empty() {
+            self.changed.send_modify(|_| {});
+        }
     }
 
     /// Updates delivered with the completed task `scheduled_event_id` that the worker neither
@@ -371,6 +408,7 @@ impl MutableState {
         request: &ws::RespondWorkflowTaskCompletedRequest,
     ) -> Result<bool, Status> {
         let started = self.check_workflow_task(scheduled_event_id, attempt)?;
+        self.record_query_results(&request.query_results);
         // Validate every command before writing anything.
         if let Err((cause, message)) = self.validate_commands(&request.commands, &request.messages)
         {
@@ -545,6 +583,7 @@ impl Engine {
             scheduled_time: Some(Timestamp::from(c.scheduled_time)),
             started_time: Some(Timestamp::from(c.started_time)),
             messages: c.messages,
+            queries: c.queries,
             ..Default::default()
         })
     }
