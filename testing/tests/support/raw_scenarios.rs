@@ -988,6 +988,106 @@ async fn a_task_for_a_sticky_queue_nobody_polls_goes_to_the_normal_queue_at_once
     );
 }
 
+/// A workflow task that keeps failing leaves one `WorkflowTaskFailed` in the history: its retries
+/// are transient — their events are shown to the worker (and at the end of the history while
+/// pending) but written only once one completes — and the first retries come at once.
+#[tokio::test]
+async fn retries_of_a_failing_workflow_task_are_transient() {
+    use EventType as E;
+    let (_server, target) = crate::start().await;
+    let client = client_for(&target).await;
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow("Flaky", (), WorkflowOptions::new(unique("flaky"), &tq))
+        .await
+        .expect("start");
+    let fail = |task: ws::PollWorkflowTaskQueueResponse| {
+        let client = client.clone();
+        async move {
+            client
+                .workflow_service()
+                .respond_workflow_task_failed(ws::RespondWorkflowTaskFailedRequest {
+                    task_token: task.task_token,
+                    cause: reprise::api::temporal::api::enums::v1::WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure as i32,
+                    identity: "raw-test-worker".into(),
+                    namespace: client.namespace().into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("fail the task");
+        }
+    };
+    let ids_and_kinds = |events: &[reprise::api::temporal::api::history::v1::HistoryEvent]| {
+        events
+            .iter()
+            .map(|e| {
+                (
+                    e.event_id,
+                    EventType::try_from(e.event_type).unwrap_or(E::Unspecified),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let failed_once = vec![
+        (1, E::WorkflowExecutionStarted),
+        (2, E::WorkflowTaskScheduled),
+        (3, E::WorkflowTaskStarted),
+        (4, E::WorkflowTaskFailed),
+    ];
+    let mut pending = failed_once.clone();
+    pending.push((5, E::WorkflowTaskScheduled));
+    let mut shown = pending.clone();
+    shown.push((6, E::WorkflowTaskStarted));
+
+    let first = poll_task(&client, &tq).await;
+    assert_eq!(first.attempt, 1);
+    fail(first).await;
+    let started = Instant::now();
+    for attempt in 2..=3 {
+        assert_eq!(
+            ids_and_kinds(&handle.fetch_history().await.expect("history").events),
+            pending,
+            "before attempt {attempt}: one failure stored, the retry's scheduled event shown"
+        );
+        let task = poll_task(&client, &tq).await;
+        assert_eq!(task.attempt, attempt);
+        assert_eq!(
+            ids_and_kinds(&task.history.as_ref().expect("history").events),
+            shown
+        );
+        fail(task).await;
+    }
+    let task = poll_task(&client, &tq).await;
+    assert_eq!(task.attempt, 4);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the first retries come at once"
+    );
+    complete_task(
+        &client,
+        task.task_token,
+        vec![complete_command(None)],
+        vec![],
+    )
+    .await;
+    let history = handle.fetch_history().await.expect("history");
+    let mut completed = shown.clone();
+    completed.extend([
+        (7, E::WorkflowTaskCompleted),
+        (8, E::WorkflowExecutionCompleted),
+    ]);
+    assert_eq!(ids_and_kinds(&history.events), completed);
+    let scheduled_attempt = history.events.get(4).and_then(|e| match &e.attributes {
+        Some(EventAttrs::WorkflowTaskScheduledEventAttributes(a)) => Some(a.attempt),
+        _ => None,
+    });
+    assert_eq!(
+        scheduled_attempt,
+        Some(4),
+        "the written retry records its attempt"
+    );
+}
+
 #[tokio::test]
 async fn signal_with_start_and_cancel() {
     let (_server, target) = crate::start().await;

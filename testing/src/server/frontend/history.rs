@@ -39,7 +39,8 @@ fn page_size(requested: i32) -> usize {
 
 impl Frontend {
     /// `GetWorkflowExecutionHistory`. The last page ends, as the official server's does, with
-    /// the events of a started speculative workflow task, which are not stored (unless
+    /// the events of a started speculative workflow task or of a transient retry of a failing
+    /// one, which are not stored (unless
     /// `stored_only`: the official server leaves them out for its CLI and UI).
     pub(super) async fn history(
         &self,
@@ -81,7 +82,10 @@ impl Frontend {
             };
         }
         let state = |ms: &crate::server::history::state::MutableState| {
-            let started_speculative = (ms.speculative.len() == 2).then(|| ms.speculative.clone());
+            // A started speculative task shows its two events; a transient retry shows its
+            // scheduled event from the start (as the official server).
+            let started_speculative = (ms.speculative.len() == 2 || ms.is_transient_task())
+                .then(|| ms.speculative.clone());
             (ms.next_event_id, ms.is_open(), started_speculative)
         };
         let (next, open, speculative) = if req.wait_new_event {

@@ -410,9 +410,7 @@ impl Engine {
                     ms.schedule_workflow_task_if_needed();
                 }
                 TimerKind::WorkflowTaskBackoff { attempt } => {
-                    if ms.wft.is_none() {
-                        ms.schedule_workflow_task(attempt);
-                    }
+                    ms.schedule_transient_workflow_task(attempt);
                 }
                 TimerKind::WorkflowRunTimeout => ms.run_timed_out(),
                 TimerKind::Retention => {}

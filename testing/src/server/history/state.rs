@@ -410,6 +410,22 @@ impl MutableState {
         self.schedule_workflow_task_as(attempt, false);
     }
 
+    /// Schedules a retry (attempt 2 or later) of a failing workflow task as a *transient* task,
+    /// as the official server does: its `WorkflowTaskScheduled`/`Started` events are shown to
+    /// the worker but written only if it completes, so a workflow task failing over and over
+    /// does not grow the history.
+    pub(crate) fn schedule_transient_workflow_task(&mut self, attempt: i32) {
+        if self.wft.is_none() && self.is_open() {
+            self.schedule_workflow_task_as(attempt, true);
+        }
+    }
+
+    /// Whether the pending workflow task is a transient retry (see
+    /// [`MutableState::schedule_transient_workflow_task`]).
+    pub(crate) fn is_transient_task(&self) -> bool {
+        self.wft.as_ref().is_some_and(|t| t.attempt > 1) && !self.speculative.is_empty()
+    }
+
     /// Schedules a speculative workflow task (for an update): nothing is written unless the task
     /// does more than reject updates.
     pub(crate) fn schedule_speculative_workflow_task(&mut self) {

@@ -256,14 +256,15 @@ impl MutableState {
     }
 
     /// After a failed or timed-out task: flush what arrived meanwhile and schedule the next
-    /// attempt (with a growing backoff from the third attempt on).
+    /// attempt, a transient one: at once up to the fourth attempt (as the official server was
+    /// seen to do), then after a backoff growing from 1 s to 60 s.
     fn retry_workflow_task(&mut self, attempt: i32) {
         self.flush_buffered();
         let next = attempt.saturating_add(1);
-        if next <= 2 {
-            self.schedule_workflow_task(next);
+        if next <= 4 {
+            self.schedule_transient_workflow_task(next);
         } else {
-            let exp = u32::try_from(next - 3).unwrap_or(0).min(6);
+            let exp = u32::try_from(next - 5).unwrap_or(0).min(6);
             let delay = Duration::from_secs(1u64 << exp).min(Duration::from_secs(60));
             let fire_at = self.now + delay;
             self.add_timer(fire_at, TimerKind::WorkflowTaskBackoff { attempt: next });
@@ -298,6 +299,15 @@ impl MutableState {
         identity: &str,
     ) {
         let attempt = self.wft.as_ref().map_or(1, |t| t.attempt);
+        if self.is_transient_task() {
+            // A transient retry fails without a trace (its events were never written).
+            self.speculative.clear();
+            self.wft = None;
+            self.touched = true;
+            self.requeue_sent_updates();
+            self.retry_workflow_task(attempt);
+            return;
+        }
         self.append(
             EventType::WorkflowTaskFailed,
             Attributes::WorkflowTaskFailedEventAttributes(
@@ -329,6 +339,15 @@ impl MutableState {
         }
         if timeout_type == TimeoutType::StartToClose as i32 {
             let Some(started) = task.started else { return };
+            if self.is_transient_task() {
+                self.speculative.clear();
+                self.wft = None;
+                self.sticky = None;
+                self.touched = true;
+                self.requeue_sent_updates();
+                self.retry_workflow_task(attempt);
+                return;
+            }
             self.append(
                 EventType::WorkflowTaskTimedOut,
                 Attributes::WorkflowTaskTimedOutEventAttributes(
@@ -372,6 +391,7 @@ impl MutableState {
     /// again, and at most [`DISCARD_SPECULATIVE_MAX_EVENTS`] more if it does.
     fn may_discard_speculative(&self, request: &ws::RespondWorkflowTaskCompletedRequest) -> bool {
         if self.speculative.is_empty()
+            || self.is_transient_task()
             || !request.commands.is_empty()
             || request.force_create_new_workflow_task
             || !self.buffered.is_empty()
