@@ -13,12 +13,17 @@ use std::time::Duration;
 /// Runs `tests/python/<script>` against `server`; returns its stdout after checking it ended
 /// with `OK`.
 async fn run_python(script: &str, server: &TestServer) -> String {
+    run_python_with(script, &server.target()).await
+}
+
+/// Runs `tests/python/<script> <argument>`; returns its stdout after checking it ended with `OK`.
+async fn run_python_with(script: &str, argument: &str) -> String {
     let python = std::env::var("REPRISE_PYTHON")
         .expect("REPRISE_PYTHON is not set: run `. scripts/tools.sh` (scripts/test.sh does)");
     let script = format!("{}/tests/python/{script}", env!("CARGO_MANIFEST_DIR"));
     let child = tokio::process::Command::new(&python)
         .arg(script)
-        .arg(server.target())
+        .arg(argument)
         .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(Duration::from_secs(120), child)
@@ -84,27 +89,6 @@ async fn python_workflows_sleep_for_weeks_on_a_time_skipping_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_sdk_test_environment_runs_on_reprise_server_instead_of_the_java_test_server() {
-    let python = std::env::var("REPRISE_PYTHON")
-        .expect("REPRISE_PYTHON is not set: run `. scripts/tools.sh` (scripts/test.sh does)");
-    let script = format!(
-        "{}/tests/python/test_environment.py",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let child = tokio::process::Command::new(&python)
-        .arg(script)
-        .arg(env!("CARGO_BIN_EXE_reprise-server"))
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(120), child)
-        .await
-        .expect("the Python program finished within 2 minutes")
-        .expect("run python");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.trim_end().ends_with("OK"),
-        "python failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = run_python_with("test_environment.py", env!("CARGO_BIN_EXE_reprise-server")).await;
     assert!(stdout.contains("workflow slept 10 days"), "{stdout}");
 }
