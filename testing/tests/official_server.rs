@@ -5,6 +5,8 @@ use reprise_testing::DevServer;
 
 #[path = "support/raw_scenarios.rs"]
 mod raw_scenarios;
+#[path = "support/raw_task_scenarios.rs"]
+mod raw_task_scenarios;
 
 /// The shared dev server needs no per-test guard.
 type ServerGuard = ();

@@ -7,6 +7,8 @@ use reprise_testing::server::{ServerOptions, TestServer};
 
 #[path = "support/raw_scenarios.rs"]
 mod raw_scenarios;
+#[path = "support/raw_task_scenarios.rs"]
+mod raw_task_scenarios;
 
 /// Keeps the test's server alive.
 type ServerGuard = TestServer;

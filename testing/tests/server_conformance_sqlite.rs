@@ -7,6 +7,8 @@ use reprise_testing::store::SqliteStore;
 
 #[path = "support/raw_scenarios.rs"]
 mod raw_scenarios;
+#[path = "support/raw_task_scenarios.rs"]
+mod raw_task_scenarios;
 
 /// Keeps the test's server alive and removes its database file afterwards.
 struct ServerGuard {
