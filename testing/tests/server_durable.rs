@@ -12,7 +12,10 @@ use reprise::api::temporal::api::enums::v1::{
 use reprise::api::temporal::api::workflowservice::v1 as ws;
 use reprise::client::{Client, WorkflowOptions};
 use reprise_testing::server::{ServerOptions, TestServer};
-use reprise_testing::store::SqliteStore;
+use reprise_testing::store::{
+    NamespaceRecord, Recovered, RecoveredRun, RunKey, SqliteStore, Store, StoreError, TimerKind,
+    TransferKind, Transition,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -350,4 +353,142 @@ async fn a_store_file_serves_one_server_at_a_time_and_bad_files_are_refused() {
         content.starts_with(b"this is not a database"),
         "the file is left as it was"
     );
+}
+
+/// A SQLite store whose commits fail while `fail` is set (a full disk, say).
+struct FailingStore {
+    inner: SqliteStore,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+impl FailingStore {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(StoreError::Backend("disk full (injected)".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Store for FailingStore {
+    fn commit(&self, t: Transition<'_>) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.commit(t)
+    }
+    fn commit_all(&self, transitions: &[Transition<'_>]) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.commit_all(transitions)
+    }
+    fn read_events(
+        &self,
+        run: &RunKey,
+        first: i64,
+        max: usize,
+    ) -> Result<Vec<reprise::api::temporal::api::history::v1::HistoryEvent>, StoreError> {
+        self.inner.read_events(run, first, max)
+    }
+    fn visibility_records(
+        &self,
+        namespace: &str,
+    ) -> Result<Vec<reprise::api::temporal::api::workflow::v1::WorkflowExecutionInfo>, StoreError>
+    {
+        self.inner.visibility_records(namespace)
+    }
+    fn delete_run(&self, run: &RunKey) -> Result<(), StoreError> {
+        self.inner.delete_run(run)
+    }
+    fn put_namespace(&self, ns: NamespaceRecord) -> Result<(), StoreError> {
+        self.inner.put_namespace(ns)
+    }
+    fn namespaces(&self) -> Result<Vec<NamespaceRecord>, StoreError> {
+        self.inner.namespaces()
+    }
+    fn is_durable(&self) -> bool {
+        true
+    }
+    fn recover(&self) -> Result<Recovered, StoreError> {
+        self.inner.recover()
+    }
+    fn load_run(&self, run: &RunKey) -> Result<Option<RecoveredRun>, StoreError> {
+        self.inner.load_run(run)
+    }
+    fn timer_done(
+        &self,
+        run: &RunKey,
+        at: std::time::SystemTime,
+        kind: &TimerKind,
+    ) -> Result<(), StoreError> {
+        self.inner.timer_done(run, at, kind)
+    }
+    fn transfer_done(&self, run: &RunKey, kind: &TransferKind) -> Result<(), StoreError> {
+        self.inner.transfer_done(run, kind)
+    }
+}
+
+#[tokio::test]
+async fn a_failed_commit_leaves_nothing_behind_and_the_call_can_be_retried() {
+    let db = DbFile::new("failing");
+    let store = Arc::new(FailingStore {
+        inner: SqliteStore::open(&db.0).expect("open"),
+        fail: Default::default(),
+    });
+    let (server, client) = start_with(ServerOptions::default().with_store(store.clone())).await;
+    let tq = unique("tq");
+    let id = unique("failing");
+    client
+        .start_workflow("Failing", (), WorkflowOptions::new(&id, &tq))
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    store.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    let refused = client
+        .workflow_service()
+        .respond_workflow_task_completed(ws::RespondWorkflowTaskCompletedRequest {
+            task_token: task.task_token.clone(),
+            commands: vec![complete_workflow(payloads(&client, &"done"))],
+            namespace: client.namespace().into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("the store is failing");
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused}");
+    assert!(refused.message().contains("disk full"), "{refused}");
+    // Nothing of the failed completion is visible: the run is as the store has it.
+    let handle = client.workflow_handle(&id, None);
+    assert_eq!(
+        handle.describe().await.expect("describe").status,
+        WorkflowExecutionStatus::Running
+    );
+    assert_eq!(
+        types(&handle.fetch_history().await.expect("history")),
+        [
+            E::WorkflowExecutionStarted,
+            E::WorkflowTaskScheduled,
+            E::WorkflowTaskStarted
+        ]
+    );
+    // The disk recovers: the same completion goes through.
+    store.fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    complete(
+        &client,
+        task.task_token,
+        vec![complete_workflow(payloads(&client, &"done"))],
+    )
+    .await;
+    assert_eq!(handle.result::<String>().await.expect("result"), "done");
+    let history = handle.fetch_history().await.expect("history");
+    assert_contiguous(&history);
+    assert_eq!(
+        types(&history),
+        [
+            E::WorkflowExecutionStarted,
+            E::WorkflowTaskScheduled,
+            E::WorkflowTaskStarted,
+            E::WorkflowTaskCompleted,
+            E::WorkflowExecutionCompleted
+        ]
+    );
+    drop(client);
+    server.shutdown().await.expect("shutdown");
 }

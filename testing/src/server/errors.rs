@@ -106,6 +106,11 @@ pub(crate) fn task_not_found() -> Status {
 }
 
 /// The store failed.
+/// A store failure. Nothing of the failed transition stays (the run is reloaded from the
+/// store), so the call may be retried: `Unavailable`, which clients retry by themselves.
 pub(crate) fn store(e: crate::store::StoreError) -> Status {
-    Status::internal(e.to_string())
+    match e {
+        crate::store::StoreError::Backend(_) => Status::unavailable(e.to_string()),
+        _ => Status::internal(e.to_string()),
+    }
 }

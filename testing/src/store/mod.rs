@@ -299,6 +299,12 @@ pub trait Store: Send + Sync + 'static {
         Ok(Recovered::default())
     }
 
+    /// One run's last committed state (`None` if the store has none): the server reloads a run
+    /// from it when a commit failed.
+    fn load_run(&self, _run: &RunKey) -> Result<Option<RecoveredRun>, StoreError> {
+        Ok(None)
+    }
+
     /// A timer task written by an earlier transition has fired and been handled.
     fn timer_done(
         &self,

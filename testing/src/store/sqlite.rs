@@ -563,6 +563,29 @@ impl Store for SqliteStore {
         Ok(recovered)
     }
 
+    fn load_run(&self, run: &RunKey) -> Result<Option<RecoveredRun>, StoreError> {
+        let conn = self.conn();
+        conn.prepare_cached(
+            "SELECT r.version, r.state, c.run_id IS NOT NULL
+             FROM runs r LEFT JOIN current_runs c
+               ON c.namespace = r.namespace AND c.workflow_id = r.workflow_id
+              AND c.run_id = r.run_id
+             WHERE r.namespace = ?1 AND r.workflow_id = ?2 AND r.run_id = ?3",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![run.namespace, run.workflow_id, run.run_id], |row| {
+                Ok(RecoveredRun::new(
+                    run.clone(),
+                    u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0),
+                    row.get(1)?,
+                    row.get(2)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(|e| self.err(e))
+    }
+
     fn timer_done(
         &self,
         run: &RunKey,

@@ -184,7 +184,9 @@ impl Engine {
     fn commit(&self, ms: &mut MutableState) -> Result<(), Status> {
         let mut next = ms.pending_new_run.take();
         let result = self.commit_runs(ms, next.as_deref_mut());
-        ms.pending_new_run = next;
+        if result.is_ok() {
+            ms.pending_new_run = next;
+        }
         result
     }
 
@@ -228,6 +230,7 @@ impl Engine {
         if let Err(e) = committed {
             for m in runs {
                 m.state_transitions -= 1;
+                self.roll_back(m);
             }
             return Err(errors::store(e));
         }
@@ -235,6 +238,42 @@ impl Engine {
             self.committed(m);
         }
         Ok(())
+    }
+
+    /// After a failed commit to a durable store: the run goes back to its last committed state
+    /// (read from the store), so that memory never runs ahead of what a restart would find. The
+    /// caller gets the error and may retry.
+    fn roll_back(&self, ms: &mut MutableState) {
+        if !self.durable {
+            return;
+        }
+        let stored = match self.store.load_run(&ms.key) {
+            Ok(Some(stored)) => stored,
+            // A run that never committed is not in the caches either.
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(
+                    "{}/{}: cannot reload after a failed commit: {e}",
+                    ms.key.workflow_id,
+                    ms.key.run_id
+                );
+                return;
+            }
+        };
+        match snapshot::decode(ms.key.clone(), stored.version, &stored.state, ms.now) {
+            Ok(mut reloaded) => {
+                // Keep the change channel: long polls are subscribed to it.
+                std::mem::swap(&mut reloaded.changed, &mut ms.changed);
+                reloaded.busy = ms.busy;
+                *ms = reloaded;
+                self.update_busy(ms);
+            }
+            Err(e) => tracing::error!(
+                "{}/{}: stored state unreadable after a failed commit: {e}",
+                ms.key.workflow_id,
+                ms.key.run_id
+            ),
+        }
     }
 
     /// After a successful commit: clears the transition's scratch, dispatches its tasks, and
