@@ -44,6 +44,9 @@ pub struct WorkerOptions {
     pub max_concurrent_activities: usize,
     /// Workflow runs kept in memory between tasks.
     pub max_cached_workflows: usize,
+    /// Workflow tasks processed at once (each waits on the server while it is answered; the
+    /// workflow code itself runs on one thread).
+    pub max_concurrent_workflow_tasks: usize,
     /// Concurrent workflow task polls (per queue: normal and sticky).
     pub workflow_pollers: usize,
     /// Concurrent activity task polls.
@@ -63,6 +66,7 @@ impl WorkerOptions {
             task_queue: task_queue.into(),
             max_concurrent_activities: 100,
             max_cached_workflows: 1000,
+            max_concurrent_workflow_tasks: 100,
             workflow_pollers: 2,
             activity_pollers: 2,
             sticky: true,
@@ -73,6 +77,11 @@ impl WorkerOptions {
     /// Sets the activity concurrency.
     pub fn with_max_concurrent_activities(mut self, n: usize) -> Self {
         self.max_concurrent_activities = n.max(1);
+        self
+    }
+    /// Sets how many workflow tasks are processed at once.
+    pub fn with_max_concurrent_workflow_tasks(mut self, n: usize) -> Self {
+        self.max_concurrent_workflow_tasks = n.max(1);
         self
     }
     /// Sets the workflow cache size (0 disables caching and sticky queues).
@@ -291,6 +300,9 @@ impl Worker {
             sticky_queue: sticky_queue.clone(),
             sticky_timeout: self.options.sticky_schedule_to_start_timeout,
             activities: activities.clone(),
+            slots: Arc::new(tokio::sync::Semaphore::new(
+                self.options.max_concurrent_workflow_tasks.max(1),
+            )),
         };
         let has_workflows = thread.has_workflows();
         for i in 0..self.options.workflow_pollers.max(1) {

@@ -28,13 +28,51 @@ pub(crate) struct Poller {
     pub(crate) sticky_queue: Option<String>,
     pub(crate) sticky_timeout: Duration,
     pub(crate) activities: Arc<ActivityRegistry>,
+    /// Workflow tasks being processed at once, across this worker's pollers.
+    pub(crate) slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Poller {
+    /// Polls until shutdown. A task is processed in its own tokio task (the server hands out one
+    /// workflow task per run at a time, so runs never race), and the poller polls again at once;
+    /// `slots` caps how many are in flight. Returns after the tasks it started are answered.
     pub(crate) async fn run(
         self,
         sticky: Option<String>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(), WorkerError> {
+        let mut running = tokio::task::JoinSet::new();
+        let result = self.poll_loop(sticky, shutdown, &mut running).await;
+        let mut outcome = result;
+        while let Some(done) = running.join_next().await {
+            if let Err(e) = Self::answered(done)
+                && outcome.is_ok()
+            {
+                outcome = Err(e);
+            }
+        }
+        outcome
+    }
+
+    /// The result of one processed task: only a dead workflow thread is fatal.
+    fn answered(
+        done: Result<Result<(), WorkerError>, tokio::task::JoinError>,
+    ) -> Result<(), WorkerError> {
+        match done {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(WorkerError::WorkflowThread)) | Err(_) => Err(WorkerError::WorkflowThread),
+            Ok(Err(other)) => {
+                tracing::warn!(error = %other, "workflow task could not be answered");
+                Ok(())
+            }
+        }
+    }
+
+    async fn poll_loop(
+        &self,
+        sticky: Option<String>,
         mut shutdown: watch::Receiver<bool>,
+        running: &mut tokio::task::JoinSet<Result<(), WorkerError>>,
     ) -> Result<(), WorkerError> {
         let queue = match &sticky {
             Some(name) => TaskQueue {
@@ -50,6 +88,16 @@ impl Poller {
         };
         let mut backoff = Duration::from_millis(100);
         loop {
+            while let Some(done) = running.try_join_next() {
+                Self::answered(done)?;
+            }
+            let permit = tokio::select! {
+                permit = self.slots.clone().acquire_owned() => match permit {
+                    Ok(p) => p,
+                    Err(_) => return Ok(()),
+                },
+                _ = shutdown.wait_for(|s| *s) => return Ok(()),
+            };
             let request = ws::PollWorkflowTaskQueueRequest {
                 namespace: self.client.namespace().to_string(),
                 task_queue: Some(queue.clone()),
@@ -72,12 +120,12 @@ impl Poller {
             if task.task_token.is_empty() {
                 continue;
             }
-            if let Err(e) = self.process(task).await {
-                match e {
-                    WorkerError::WorkflowThread => return Err(e),
-                    other => tracing::warn!(error = %other, "workflow task could not be answered"),
-                }
-            }
+            let this = self.clone();
+            running.spawn(async move {
+                let answered = this.process(task).await;
+                drop(permit);
+                answered
+            });
         }
     }
 
