@@ -683,3 +683,47 @@ async fn retries_of_a_failing_workflow_task_are_transient() {
         "the written retry records its attempt"
     );
 }
+
+/// A run terminated while a transient retry waits for a worker: the retry leaves no events.
+#[tokio::test]
+async fn terminating_during_a_transient_retry_writes_no_retry_events() {
+    use EventType as E;
+    let (_server, target) = crate::start().await;
+    let client = client_for(&target).await;
+    let tq = unique("tq");
+    let handle = client
+        .start_workflow(
+            "FlakyThenTerminated",
+            (),
+            WorkflowOptions::new(unique("flaky-term"), &tq),
+        )
+        .await
+        .expect("start");
+    let task = poll_task(&client, &tq).await;
+    client
+        .workflow_service()
+        .respond_workflow_task_failed(ws::RespondWorkflowTaskFailedRequest {
+            task_token: task.task_token,
+            cause: reprise::api::temporal::api::enums::v1::WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure as i32,
+            identity: "raw-test-worker".into(),
+            namespace: client.namespace().into(),
+            ..Default::default()
+        })
+        .await
+        .expect("fail the task");
+    handle.terminate("enough", ()).await.expect("terminate");
+    eprintln!(
+        "PROBE {:?}",
+        event_types(&handle.fetch_history().await.expect("history"))
+    );
+    assert_eq!(
+        event_types(&handle.fetch_history().await.expect("history")),
+        [
+            E::WorkflowExecutionStarted,
+            E::WorkflowTaskScheduled,
+            E::WorkflowTaskStarted,
+            E::WorkflowTaskFailed,
+            E::WorkflowExecutionTerminated
+        ]
+    );
+}

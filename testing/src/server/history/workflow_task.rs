@@ -181,7 +181,15 @@ impl MutableState {
         write: bool,
     ) {
         let Some(task) = self.wft.clone() else { return };
-        let Some(started) = task.started else { return };
+        let Some(started) = task.started else {
+            if self.is_transient_task() {
+                // A transient retry no worker took leaves no events when the run closes (as on
+                // the official server).
+                self.speculative.clear();
+                self.wft = None;
+            }
+            return;
+        };
         if write {
             self.append(
                 EventType::WorkflowTaskFailed,
