@@ -116,6 +116,15 @@ impl Matching {
     /// Notes that `identity` polls `key` now.
     pub(crate) fn record_poller(&self, key: &QueueKey, identity: &str) {
         let mut pollers = self.pollers.lock().unwrap_or_else(|e| e.into_inner());
+        // Every worker polls a sticky queue of its own: forget those not seen for five minutes
+        // (nothing reads older entries) so that the map does not grow with each worker started.
+        if pollers.len() > 1024 && !pollers.contains_key(key) {
+            let cutoff = std::time::SystemTime::now() - std::time::Duration::from_secs(300);
+            pollers.retain(|_, seen| {
+                seen.retain(|_, t| *t >= cutoff);
+                !seen.is_empty()
+            });
+        }
         pollers
             .entry(key.clone())
             .or_default()

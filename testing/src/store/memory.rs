@@ -11,7 +11,7 @@ use std::sync::{Mutex, RwLock};
 #[derive(Debug)]
 pub struct MemoryStore {
     shards: Vec<Mutex<HashMap<RunKey, StoredRun>>>,
-    visibility: RwLock<HashMap<String, BTreeMap<RunKey, WorkflowExecutionInfo>>>,
+    visibility: super::visibility_index::VisibilityIndex,
     namespaces: RwLock<BTreeMap<String, NamespaceRecord>>,
 }
 
@@ -32,7 +32,7 @@ impl MemoryStore {
     pub fn new() -> Self {
         MemoryStore {
             shards: (0..16).map(|_| Mutex::new(HashMap::new())).collect(),
-            visibility: RwLock::new(HashMap::new()),
+            visibility: Default::default(),
             namespaces: RwLock::new(BTreeMap::new()),
         }
     }
@@ -80,10 +80,7 @@ impl Store for MemoryStore {
             run.version = t.new_version;
         }
         if let Some(info) = t.visibility {
-            let mut vis = self.visibility.write().unwrap_or_else(|e| e.into_inner());
-            vis.entry(t.run.namespace.clone())
-                .or_default()
-                .insert(t.run.clone(), info.clone());
+            self.visibility.insert(t.run, info);
         }
         Ok(())
     }
@@ -112,11 +109,7 @@ impl Store for MemoryStore {
         &self,
         namespace: &str,
     ) -> Result<Vec<WorkflowExecutionInfo>, StoreError> {
-        let vis = self.visibility.read().unwrap_or_else(|e| e.into_inner());
-        Ok(vis
-            .get(namespace)
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default())
+        Ok(self.visibility.records(namespace))
     }
 
     fn delete_run(&self, run: &RunKey) -> Result<(), StoreError> {
@@ -124,10 +117,7 @@ impl Store for MemoryStore {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(run);
-        let mut vis = self.visibility.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(records) = vis.get_mut(&run.namespace) {
-            records.remove(run);
-        }
+        self.visibility.remove(run);
         Ok(())
     }
 

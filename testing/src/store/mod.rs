@@ -21,6 +21,7 @@
 mod memory;
 pub(crate) mod records;
 mod sqlite;
+mod visibility_index;
 
 pub use memory::MemoryStore;
 pub use sqlite::{SqliteStore, Synchronous};

@@ -18,9 +18,8 @@ use prost::Message;
 use reprise::api::temporal::api::history::v1::HistoryEvent;
 use reprise::api::temporal::api::workflow::v1::WorkflowExecutionInfo;
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
 /// The schema version this code writes (`PRAGMA user_version`).
@@ -101,7 +100,7 @@ pub enum Synchronous {
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
-    visibility: RwLock<HashMap<String, BTreeMap<RunKey, WorkflowExecutionInfo>>>,
+    visibility: super::visibility_index::VisibilityIndex,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -183,7 +182,7 @@ impl SqliteStore {
         let store = SqliteStore {
             conn: Mutex::new(conn),
             path,
-            visibility: RwLock::new(HashMap::new()),
+            visibility: Default::default(),
         };
         store.load_visibility()?;
         Ok(store)
@@ -219,16 +218,12 @@ impl SqliteStore {
                 ))
             })
             .map_err(|e| self.err(e))?;
-        let mut map: HashMap<String, BTreeMap<RunKey, WorkflowExecutionInfo>> = HashMap::new();
         for row in rows {
             let (key, bytes) = row.map_err(|e| self.err(e))?;
             let info = WorkflowExecutionInfo::decode(bytes.as_slice())
                 .map_err(|e| corrupt("visibility record", e))?;
-            map.entry(key.namespace.clone())
-                .or_default()
-                .insert(key, info);
+            self.visibility.insert(&key, &info);
         }
-        *self.visibility.write().unwrap_or_else(|e| e.into_inner()) = map;
         Ok(())
     }
 
@@ -389,12 +384,9 @@ impl Store for SqliteStore {
             }
             tx.commit().map_err(|e| self.err(e))?;
         }
-        let mut vis = self.visibility.write().unwrap_or_else(|e| e.into_inner());
         for t in transitions {
             if let Some(info) = t.visibility {
-                vis.entry(t.run.namespace.clone())
-                    .or_default()
-                    .insert(t.run.clone(), info.clone());
+                self.visibility.insert(t.run, info);
             }
         }
         Ok(())
@@ -438,11 +430,7 @@ impl Store for SqliteStore {
         &self,
         namespace: &str,
     ) -> Result<Vec<WorkflowExecutionInfo>, StoreError> {
-        let vis = self.visibility.read().unwrap_or_else(|e| e.into_inner());
-        Ok(vis
-            .get(namespace)
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default())
+        Ok(self.visibility.records(namespace))
     }
 
     fn delete_run(&self, run: &RunKey) -> Result<(), StoreError> {
@@ -467,10 +455,7 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(e))?;
             tx.commit().map_err(|e| self.err(e))?;
         }
-        let mut vis = self.visibility.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(records) = vis.get_mut(&run.namespace) {
-            records.remove(run);
-        }
+        self.visibility.remove(run);
         Ok(())
     }
 
