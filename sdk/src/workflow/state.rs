@@ -58,10 +58,11 @@ pub(crate) enum MachineKind {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CancellationType {
-    /// Ask the server to cancel and resolve at once as canceled (the default).
+    /// Ask the server to cancel and resolve at once as canceled (the default for activities).
     #[default]
     TryCancel,
-    /// Ask the server to cancel and wait until the activity or child confirms it ended.
+    /// Ask the server to cancel and wait until the activity or child confirms it ended (the
+    /// default for child workflows, as in the official SDKs).
     WaitCancellationCompleted,
     /// Resolve at once as canceled and do not tell the server.
     Abandon,
@@ -176,7 +177,6 @@ pub(crate) struct Seqs {
 /// A local activity recorded in history (read ahead of the workflow code during replay).
 #[derive(Clone, Debug)]
 pub(crate) struct RecordedLocalActivity {
-    pub(crate) activity_type: String,
     pub(crate) resolution: Resolution,
 }
 
