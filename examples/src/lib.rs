@@ -4,3 +4,4 @@
 pub mod corpus;
 pub mod corpus_activities;
 pub mod hello;
+pub mod order;
