@@ -7,5 +7,6 @@ pub mod hello;
 pub mod order;
 pub mod pipeline;
 pub mod recurring;
+pub mod runner;
 pub mod saga;
 pub mod subscription;
