@@ -7,6 +7,9 @@
 //! - [`history`]: workflow histories in the proto3-JSON form that `temporal workflow show --output
 //!   json` and the Web UI write, and in protobuf binary.
 //! - [`api`]: Temporal's raw API types and gRPC clients, for what the typed layers do not cover.
+//! - [`guide`]: [concepts](guide::concepts), [the determinism rules](guide::determinism),
+//!   [replay in CI](guide::replay_in_ci), [versioning with patches](guide::versioning),
+//!   [running on a cluster or Temporal Cloud](guide::production).
 #![warn(missing_docs)]
 
 pub use reprise_api as api;
@@ -131,3 +134,18 @@ pub mod replay;
 mod util;
 pub mod worker;
 pub mod workflow;
+
+/// Guides: the concepts, the determinism rules, replay in CI, versioning, production. Every code
+/// block in them is compiled (and run where it can be) as a doc test.
+pub mod guide {
+    #[doc = include_str!("../docs/concepts.md")]
+    pub mod concepts {}
+    #[doc = include_str!("../docs/determinism.md")]
+    pub mod determinism {}
+    #[doc = include_str!("../docs/replay_in_ci.md")]
+    pub mod replay_in_ci {}
+    #[doc = include_str!("../docs/versioning.md")]
+    pub mod versioning {}
+    #[doc = include_str!("../docs/production.md")]
+    pub mod production {}
+}
