@@ -2,7 +2,8 @@
 //! workflow, and which commands (or messages) each step issues.
 #![allow(clippy::unwrap_used)]
 
-use super::run::{Activation, RunFn, WorkflowRun};
+use super::RunFn;
+use super::run::{Activation, WorkflowRun};
 use super::{ReplayError, Replayer};
 use crate::api::temporal::api::command::v1::command::Attributes as C;
 use crate::api::temporal::api::common::v1::Payload;
