@@ -22,8 +22,8 @@ use super::{ConversionError, DataConverter};
 use crate::api::temporal::api::common::v1::Payload;
 use binary_decode::{BytesDeserializer, ProtoBinaryDeserializer};
 use probe::{Probe, ProbeError, Special};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 
 /// Payload encodings and metadata keys of the official SDKs' default converter.
