@@ -14,11 +14,12 @@ use crate::api::temporal::api::history::v1::History;
 use crate::api::temporal::api::query::v1::WorkflowQueryResult;
 use crate::api::temporal::api::taskqueue::v1::{StickyExecutionAttributes, TaskQueue};
 use crate::api::temporal::api::workflowservice::v1 as ws;
-use crate::client::{Client, ClientError};
+use crate::client::{Client, ClientError, WorkflowServiceClient};
 use crate::converter::Failure;
 use crate::replay::run::Activation;
 use crate::workflow::state::LocalActivityRequest;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -239,6 +240,29 @@ impl Poller {
         }
     }
 
+    /// Sends one of the task's answers to the server.
+    async fn respond<Req, Resp, F, Fut>(
+        &self,
+        execution: &WorkflowExecution,
+        request: Req,
+        method: F,
+    ) -> Result<Resp, WorkerError>
+    where
+        Req: Clone,
+        F: Fn(WorkflowServiceClient, tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+    {
+        self.client
+            .call(
+                &execution.workflow_id,
+                request,
+                self.client.rpc_timeout(),
+                method,
+            )
+            .await
+            .map_err(|e| self.poll_error(e))
+    }
+
     fn poll_error(&self, e: ClientError) -> WorkerError {
         WorkerError::Poll {
             task_queue: self.task_queue.clone(),
@@ -348,15 +372,10 @@ impl Poller {
             namespace: self.client.namespace().to_string(),
             ..Default::default()
         };
-        self.client
-            .call(
-                &execution.workflow_id,
-                request,
-                self.client.rpc_timeout(),
-                |mut s, r| async move { s.respond_query_task_completed(r).await },
-            )
-            .await
-            .map_err(|e| self.poll_error(e))?;
+        self.respond(execution, request, |mut s, r| async move {
+            s.respond_query_task_completed(r).await
+        })
+        .await?;
         Ok(())
     }
 
@@ -381,15 +400,10 @@ impl Poller {
             namespace: self.client.namespace().to_string(),
             ..Default::default()
         };
-        self.client
-            .call(
-                &execution.workflow_id,
-                request,
-                self.client.rpc_timeout(),
-                |mut s, r| async move { s.respond_workflow_task_failed(r).await },
-            )
-            .await
-            .map_err(|e| self.poll_error(e))?;
+        self.respond(execution, request, |mut s, r| async move {
+            s.respond_workflow_task_failed(r).await
+        })
+        .await?;
         Ok(())
     }
 
@@ -428,15 +442,10 @@ impl Poller {
             ..Default::default()
         };
         let response = self
-            .client
-            .call(
-                &execution.workflow_id,
-                request,
-                self.client.rpc_timeout(),
-                |mut s, r| async move { s.respond_workflow_task_completed(r).await },
-            )
-            .await
-            .map_err(|e| self.poll_error(e))?;
+            .respond(execution, request, |mut s, r| async move {
+                s.respond_workflow_task_completed(r).await
+            })
+            .await?;
         if response.reset_history_event_id > 0 {
             // The run cache expects this (see `Discardable`): the next task shows it.
             tracing::debug!(
