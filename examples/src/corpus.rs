@@ -3,15 +3,16 @@
 //! recorded event list, so a history of the same workflow with other inputs replays too.
 
 use reprise::client::RetryPolicy;
-use reprise::converter::{ApplicationFailure, Failure};
+use reprise::converter::{ApplicationFailure, Failure, FailureKind};
 use reprise::workflow::{
-    CancellationType, WorkflowContext, WorkflowError, WorkflowRegistry, WorkflowResult,
-    search_attribute,
+    ActivityFuture, CancellationType, WorkflowContext, WorkflowError, WorkflowRegistry,
+    WorkflowResult, search_attribute, try_join_all,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -258,15 +259,19 @@ async fn parent(ctx: WorkflowContext, (names,): (Vec<String>,)) -> WorkflowResul
                 .into_future()
         })
         .collect();
-    for r in futures::future::join_all(rest).await {
-        greetings.push(r?);
-    }
+    // `asyncio.gather` in the original: the first child that fails (to start, or to finish)
+    // fails the parent at once; children still running are not canceled by it (dropping a child
+    // future does not cancel the child; the server applies the parent-close policy).
+    greetings.extend(try_join_all(rest).await?);
+    // The original catches `ChildWorkflowError` only (the child ran and failed): a child that
+    // cannot start, or the parent's own cancellation, still fails the parent.
     let failed = match ctx
         .child_workflow_by_name::<Value>("FailingChildWorkflow", ("mallory",))
         .workflow_id(format!("{wid}-child-mallory"))
         .await
     {
         Ok(_) => String::new(),
+        Err(f) if !matches!(f.kind, FailureKind::ChildWorkflow { .. }) => return Err(f.into()),
         Err(f) => {
             let cause = f.cause().unwrap_or(&f);
             format!(
@@ -311,9 +316,15 @@ async fn cancel_during_activity(ctx: WorkflowContext, (): ()) -> WorkflowResult<
         .heartbeat_timeout(Duration::from_secs(5))
         .cancellation_type(CancellationType::WaitCancellationCompleted)
         .await;
+    // The original runs the cleanup when the error is a cancellation (`is_cancelled_exception`),
+    // and re-raises anything else.
+    let is_cancellation = |e: &Failure| {
+        e.chain()
+            .any(|f| matches!(f.kind, FailureKind::Canceled { .. }))
+    };
     match result {
         Ok(s) => Ok(s),
-        Err(e) if ctx.is_cancel_requested() => {
+        Err(e) if is_cancellation(&e) => {
             let _: String = ctx
                 .detached()
                 .activity_by_name("cleanup", ("cancellation",))
@@ -384,7 +395,21 @@ async fn book_trip(ctx: WorkflowContext, (trip_id,): (String,)) -> WorkflowResul
             .await
         {
             Ok(booking) => compensations.push((cancel, booking)),
+            // The original compensates on `ActivityError` only: an activity that failed, timed
+            // out or was canceled with the workflow (then compensations run too, and the trip
+            // fails: `fixtures/fidelity/saga-canceled.json`).
+            Err(err) if !matches!(err.kind, FailureKind::Activity { .. }) => {
+                return Err(err.into());
+            }
             Err(err) => {
+                // Python delivers a workflow cancellation once: the compensations that follow
+                // run normally. Here a canceled context cancels all it starts, so they run in a
+                // detached one.
+                let ctx = if ctx.is_cancel_requested() {
+                    ctx.detached()
+                } else {
+                    ctx.clone()
+                };
                 let mut done = Vec::new();
                 for (act, booking) in compensations.iter().rev() {
                     let r: String = ctx
@@ -497,11 +522,56 @@ async fn parallel_activities(ctx: WorkflowContext, (n,): (u32,)) -> WorkflowResu
                 .into_future()
         })
         .collect();
-    let mut sum = 0;
-    for r in futures::future::join_all(calls).await {
-        sum += r?;
+    Ok(gather(&ctx, calls).await?.into_iter().sum())
+}
+
+/// Python's `asyncio.gather` over activities, as the originals use it: results in order; the
+/// first failure returns at once and leaves the other activities running (Python does not
+/// cancel them); but when the workflow itself is being canceled, every branch was canceled with
+/// it (the cancellation reaches all of them, in order), as Python cancels the gather's children.
+async fn gather<T: serde::de::DeserializeOwned>(
+    ctx: &WorkflowContext,
+    calls: Vec<ActivityFuture<T>>,
+) -> Result<Vec<T>, Failure> {
+    let mut pending: Vec<Option<ActivityFuture<T>>> = calls.into_iter().map(Some).collect();
+    let mut results: Vec<Option<T>> = pending.iter().map(|_| None).collect();
+    let outcome = std::future::poll_fn(|cx| {
+        let mut waiting = false;
+        for (slot, result) in pending.iter_mut().zip(results.iter_mut()) {
+            let Some(call) = slot else { continue };
+            match std::pin::Pin::new(call).poll(cx) {
+                std::task::Poll::Ready(Ok(v)) => {
+                    *result = Some(v);
+                    *slot = None;
+                }
+                std::task::Poll::Ready(Err(e)) => {
+                    *slot = None;
+                    return std::task::Poll::Ready(Err(e));
+                }
+                std::task::Poll::Pending => waiting = true,
+            }
+        }
+        if waiting {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(Ok(()))
+        }
+    })
+    .await;
+    match outcome {
+        Ok(()) => Ok(results.into_iter().flatten().collect()),
+        Err(e) => {
+            let canceling = ctx.is_cancel_requested();
+            for call in pending.into_iter().flatten() {
+                if canceling {
+                    drop(call); // canceled, in order
+                } else {
+                    call.detach();
+                }
+            }
+            Err(e)
+        }
     }
-    Ok(sum)
 }
 
 /// 16a/b: `n` activities in sequence.

@@ -4,3 +4,8 @@
 pub mod corpus;
 pub mod corpus_activities;
 pub mod hello;
+pub mod order;
+pub mod pipeline;
+pub mod recurring;
+pub mod saga;
+pub mod subscription;

@@ -83,21 +83,23 @@ fn v1_patch_code_replays_13a_but_not_the_patched_histories() {
     v1.register("PatchWorkflow", reprise_examples::corpus::patch_v1)
         .expect("register");
     assert!(replay_with("PatchWorkflow", v1.clone(), "13a-patch-v1-only.json").is_ok());
-    // 13b: v1 ran step 1, v2 took the patch for step 2: the marker is skipped (removed patch),
-    // but the activity type differs.
+    // 13b: v1 ran step 1, v2 took the patch for step 2: a patch marker that was not
+    // deprecated cannot be skipped (as in the official SDKs), so the difference is reported at
+    // the marker, where v1 code scheduled its old step instead.
     let e = nondeterminism(replay_with(
         "PatchWorkflow",
         v1.clone(),
         "13b-patch-v1-then-v2.json",
     ));
-    assert!(e.history.contains("activity_type=newStep2"), "{e}");
+    assert!(e.history.contains("patch_id=step2-v2"), "{e}");
     assert!(e.code.contains("activity_type=oldStep2"), "{e}");
+    assert_eq!(e.event_type, "MarkerRecorded");
     let e = nondeterminism(replay_with("PatchWorkflow", v1, "13c-patch-v2-only.json"));
     assert!(
-        e.history.contains("newStep1") && e.code.contains("oldStep1"),
+        e.history.contains("patch_id=step1-v2") && e.code.contains("oldStep1"),
         "{e}"
     );
-    assert_eq!(e.event_type, "ActivityTaskScheduled");
+    assert_eq!(e.event_type, "MarkerRecorded");
 }
 
 async fn order_with_refund(

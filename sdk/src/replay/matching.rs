@@ -32,12 +32,13 @@ pub(crate) fn is_command_event(event: &HistoryEvent) -> bool {
     )
 }
 
-/// Events another SDK may record that our code need not issue: patch markers of removed
-/// (deprecated) patches and the `TemporalChangeVersion` bookkeeping upsert.
+/// Events another SDK may record that our code need not issue: markers of deprecated patches
+/// (code may drop a `deprecate_patch` call; a patch that was not deprecated first must still be
+/// asked for, as the official SDKs require) and the `TemporalChangeVersion` bookkeeping upsert.
 pub(crate) fn is_skippable_event(event: &HistoryEvent) -> bool {
     match &event.attributes {
         Some(E::MarkerRecordedEventAttributes(m)) => {
-            m.marker_name == crate::workflow::context::PATCH_MARKER
+            m.marker_name == crate::workflow::context::PATCH_MARKER && patch_deprecated(&m.details)
         }
         Some(E::UpsertWorkflowSearchAttributesEventAttributes(u)) => {
             u.search_attributes.as_ref().is_some_and(|s| {
@@ -59,6 +60,39 @@ pub(crate) fn patch_id(details: &std::collections::BTreeMap<String, Payloads>) -
         .first()?;
     let value: serde_json::Value = serde_json::from_slice(&payload.data).ok()?;
     value.get("id")?.as_str().map(str::to_string)
+}
+
+/// Whether a patch marker records a deprecated patch (`deprecate_patch`).
+pub(crate) fn patch_deprecated(details: &std::collections::BTreeMap<String, Payloads>) -> bool {
+    details
+        .get(crate::workflow::context::PATCH_DETAIL)
+        .and_then(|p| p.payloads.first())
+        .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p.data).ok())
+        .and_then(|v| v.get("deprecated").and_then(serde_json::Value::as_bool))
+        .unwrap_or(false)
+}
+
+/// What identifies a local activity marker, as the official SDKs compare it on replay: the
+/// sequence number, the activity id and the activity type.
+#[derive(PartialEq, Eq, Debug)]
+pub(crate) struct LocalActivityIdentity {
+    pub(crate) seq: u32,
+    pub(crate) activity_id: String,
+    pub(crate) activity_type: String,
+}
+
+/// The identity of a local activity marker (`core_local_activity`), if its data decodes.
+pub(crate) fn local_activity_identity(
+    details: &std::collections::BTreeMap<String, Payloads>,
+) -> Option<LocalActivityIdentity> {
+    let payload = details.get("data")?.payloads.first()?;
+    let data: crate::workflow::operations::LocalActivityMarkerData =
+        serde_json::from_slice(&payload.data).ok()?;
+    Some(LocalActivityIdentity {
+        seq: data.seq,
+        activity_id: data.activity_id,
+        activity_type: data.activity_type,
+    })
 }
 
 /// `seq` of a local activity or side-effect marker.
@@ -106,6 +140,8 @@ pub(crate) fn matches(issued: &IssuedCommand, event: &HistoryEvent) -> bool {
             c.marker_name == e.marker_name
                 && if c.marker_name == crate::workflow::context::PATCH_MARKER {
                     patch_id(&c.details) == patch_id(&e.details)
+                } else if c.marker_name == crate::workflow::operations::LOCAL_ACTIVITY_MARKER {
+                    local_activity_identity(&c.details) == local_activity_identity(&e.details)
                 } else {
                     marker_seq(&c.marker_name, &c.details) == marker_seq(&e.marker_name, &e.details)
                 }
@@ -270,8 +306,20 @@ pub(crate) fn describe_command(issued: &IssuedCommand) -> String {
 fn describe_marker(name: &str, details: &std::collections::BTreeMap<String, Payloads>) -> String {
     if name == crate::workflow::context::PATCH_MARKER {
         format!(
-            "marker={name} patch_id={}",
-            patch_id(details).unwrap_or_default()
+            "marker={name} patch_id={}{}",
+            patch_id(details).unwrap_or_default(),
+            if patch_deprecated(details) {
+                " deprecated"
+            } else {
+                ""
+            }
+        )
+    } else if name == crate::workflow::operations::LOCAL_ACTIVITY_MARKER
+        && let Some(la) = local_activity_identity(details)
+    {
+        format!(
+            "marker={name} seq={} activity_id={} activity_type={}",
+            la.seq, la.activity_id, la.activity_type
         )
     } else {
         match marker_seq(name, details) {

@@ -9,6 +9,7 @@ use crate::api::temporal::api::command::v1::{self as cmd, Command, command::Attr
 use crate::api::temporal::api::common::v1::{
     Header, Memo, Payload, Payloads, SearchAttributes, WorkflowType,
 };
+use crate::api::temporal::api::enums::v1::RetryState;
 use crate::api::temporal::api::enums::v1::{CommandType, TaskQueueKind};
 use crate::api::temporal::api::failure::v1::Failure as ProtoFailure;
 use crate::api::temporal::api::history::v1::{HistoryEvent, history_event::Attributes as E};
@@ -18,7 +19,7 @@ use crate::converter::{DataConverter, Failure, FailureKind};
 use crate::workflow::executor::Executor;
 use crate::workflow::registry::RunFn;
 use crate::workflow::state::{
-    MachineId, MachineKind, MachineStatus, RecordedLocalActivity, Resolution, RunState, Shared,
+    MachineId, MachineStatus, RecordedLocalActivity, Resolution, RunState, Shared,
 };
 use crate::workflow::{
     PendingUpdate, UpdateInput, WorkflowContext, WorkflowError, WorkflowInfo, operations as ops,
@@ -545,13 +546,9 @@ impl WorkflowRun {
                                 )
                             }
                         };
-                        state.recorded_local_activities.insert(
-                            data.seq,
-                            RecordedLocalActivity {
-                                activity_type: data.activity_type,
-                                resolution,
-                            },
-                        );
+                        state
+                            .recorded_local_activities
+                            .insert(data.seq, RecordedLocalActivity { resolution });
                     }
                 }
                 Some(E::WorkflowExecutionUpdateAcceptedEventAttributes(a)) => {
@@ -677,9 +674,15 @@ impl WorkflowRun {
             }
             Some(E::StartChildWorkflowExecutionFailedEventAttributes(a)) => {
                 let machine = initiated(a.initiated_event_id)?;
+                use crate::api::temporal::api::enums::v1::StartChildWorkflowExecutionFailedCause as Cause;
+                let why = match Cause::try_from(a.cause) {
+                    Ok(Cause::WorkflowAlreadyExists) => "workflow execution already started",
+                    Ok(Cause::NamespaceNotFound) => "namespace not found",
+                    _ => "start failed",
+                };
                 let failure = crate::converter::ApplicationFailure::new(format!(
-                    "child workflow {} could not start (cause {})",
-                    a.workflow_id, a.cause
+                    "child workflow {} could not start: {why}",
+                    a.workflow_id
                 ))
                 .with_type("ChildWorkflowExecutionAlreadyStartedError")
                 .non_retryable();
@@ -818,32 +821,15 @@ impl WorkflowRun {
         retry_state: i32,
         cause: Failure,
     ) -> Failure {
-        let state = self.shared.borrow();
-        let m = &state.machines[machine];
-        let (activity_type, activity_id) = match &m.kind {
-            MachineKind::Activity {
-                activity_type,
-                activity_id,
-                ..
-            } => (activity_type.clone(), activity_id.clone()),
-            _ => (String::new(), String::new()),
-        };
-        let mut failure = Failure::new(
-            "activity task failed",
-            FailureKind::Activity {
-                activity_type,
-                activity_id,
-                scheduled_event_id: m.event_id,
-                started_event_id,
-                identity: identity.to_string(),
-                retry_state: crate::api::temporal::api::enums::v1::RetryState::try_from(
-                    retry_state,
-                )
-                .unwrap_or_default(),
-            },
-        );
-        failure = failure.with_cause(cause);
-        failure
+        let retry_state = RetryState::try_from(retry_state).unwrap_or_default();
+        ops::activity_failure(
+            &self.shared.borrow(),
+            machine,
+            started_event_id,
+            identity,
+            retry_state,
+            cause,
+        )
     }
 
     fn child_failure(
@@ -853,36 +839,14 @@ impl WorkflowRun {
         retry_state: i32,
         cause: Failure,
     ) -> Failure {
-        let state = self.shared.borrow();
-        let m = &state.machines[machine];
-        let (workflow_id, workflow_type) = match &m.kind {
-            MachineKind::Child {
-                workflow_id,
-                workflow_type,
-                ..
-            } => (workflow_id.clone(), workflow_type.clone()),
-            _ => (String::new(), String::new()),
-        };
-        Failure::new(
-            "child workflow execution failed",
-            FailureKind::ChildWorkflow {
-                namespace: state.info.namespace.clone(),
-                workflow_id,
-                run_id: m
-                    .child_start
-                    .clone()
-                    .and_then(Result::ok)
-                    .unwrap_or_default(),
-                workflow_type,
-                initiated_event_id: m.event_id,
-                started_event_id,
-                retry_state: crate::api::temporal::api::enums::v1::RetryState::try_from(
-                    retry_state,
-                )
-                .unwrap_or_default(),
-            },
+        let retry_state = RetryState::try_from(retry_state).unwrap_or_default();
+        ops::child_failure(
+            &self.shared.borrow(),
+            machine,
+            started_event_id,
+            retry_state,
+            cause,
         )
-        .with_cause(cause)
     }
 
     /// Delivers a live update request (from a poll response's protocol messages).
@@ -1077,6 +1041,7 @@ impl WorkflowRun {
             let marker = ops::local_activity_marker(
                 &state,
                 request.seq,
+                &request.options.activity_id_or(request.seq),
                 &request.activity_type,
                 attempt,
                 &resolution,

@@ -322,7 +322,7 @@ pub(crate) async fn run_local_activity(
     let mut attempt: u32 = 1;
     loop {
         let info = ActivityInfo {
-            activity_id: request.seq.to_string(),
+            activity_id: request.options.activity_id_or(request.seq),
             activity_type: request.activity_type.clone(),
             attempt,
             workflow_id: execution.workflow_id.clone(),
@@ -375,7 +375,7 @@ pub(crate) async fn run_local_activity(
                 "local activity failed",
                 FailureKind::Activity {
                     activity_type: request.activity_type.clone(),
-                    activity_id: request.seq.to_string(),
+                    activity_id: request.options.activity_id_or(request.seq),
                     scheduled_event_id: 0,
                     started_event_id: 0,
                     identity: client.identity().to_string(),

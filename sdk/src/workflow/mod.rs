@@ -20,6 +20,7 @@
 //! ```
 
 mod cancellation;
+mod combinators;
 pub(crate) mod context;
 pub mod definition;
 pub(crate) mod executor;
@@ -31,6 +32,7 @@ pub mod search_attribute;
 pub(crate) mod state;
 mod state_cell;
 
+pub use combinators::{TryJoinAll, try_join, try_join_all};
 pub use context::WaitCondition;
 pub use context::{CancellationScope, WorkflowContext};
 pub use definition::WorkflowDefinition;
@@ -81,13 +83,20 @@ pub enum WorkflowError {
 }
 
 impl WorkflowError {
-    /// Whether this is (caused by) a cancellation.
+    /// Whether this is a cancellation: a canceled failure, or an activity or child workflow
+    /// failure directly caused by one (the official SDKs' rule). A workflow that returns such an
+    /// error after a cancel request ends as canceled; one that wraps it in its own failure (e.g.
+    /// a saga reporting what it compensated) ends as failed.
     pub fn is_cancellation(&self) -> bool {
         match self {
             WorkflowError::Canceled => true,
-            WorkflowError::Failed(f) => f
-                .chain()
-                .any(|f| matches!(f.kind, FailureKind::Canceled { .. })),
+            WorkflowError::Failed(f) => match &f.kind {
+                FailureKind::Canceled { .. } => true,
+                FailureKind::Activity { .. } | FailureKind::ChildWorkflow { .. } => f
+                    .cause()
+                    .is_some_and(|c| matches!(c.kind, FailureKind::Canceled { .. })),
+                _ => false,
+            },
             WorkflowError::ContinueAsNew(_) => false,
         }
     }

@@ -20,6 +20,7 @@ use crate::api::temporal::api::command::v1::{self as cmd, Command, command::Attr
 use crate::api::temporal::api::common::v1::{
     Header, Memo, Payload, Payloads, SearchAttributes, WorkflowExecution, WorkflowType,
 };
+use crate::api::temporal::api::enums::v1::RetryState;
 use crate::api::temporal::api::enums::v1::{CommandType, TaskQueueKind, WorkflowIdReusePolicy};
 use crate::api::temporal::api::protocol::v1::Message as ProtocolMessage;
 use crate::api::temporal::api::taskqueue::v1::TaskQueue;
@@ -45,6 +46,76 @@ pub(crate) fn canceled_failure(message: &str) -> Failure {
             identity: String::new(),
         },
     )
+}
+
+/// The failure an activity resolves with (`ActivityFailure` wrapping why), as the official SDKs
+/// build it, so that workflow code sees one shape whether the activity failed, timed out or was
+/// canceled.
+pub(crate) fn activity_failure(
+    state: &RunState,
+    machine: MachineId,
+    started_event_id: i64,
+    identity: &str,
+    retry_state: RetryState,
+    cause: Failure,
+) -> Failure {
+    let m = &state.machines[machine];
+    let (activity_type, activity_id) = match &m.kind {
+        MachineKind::Activity {
+            activity_type,
+            activity_id,
+            ..
+        } => (activity_type.clone(), activity_id.clone()),
+        _ => (String::new(), String::new()),
+    };
+    Failure::new(
+        "activity task failed",
+        FailureKind::Activity {
+            activity_type,
+            activity_id,
+            scheduled_event_id: m.event_id,
+            started_event_id,
+            identity: identity.to_string(),
+            retry_state,
+        },
+    )
+    .with_cause(cause)
+}
+
+/// The failure a child workflow resolves with (`ChildWorkflowFailure` wrapping why).
+pub(crate) fn child_failure(
+    state: &RunState,
+    machine: MachineId,
+    started_event_id: i64,
+    retry_state: RetryState,
+    cause: Failure,
+) -> Failure {
+    let m = &state.machines[machine];
+    let (workflow_id, workflow_type) = match &m.kind {
+        MachineKind::Child {
+            workflow_id,
+            workflow_type,
+            ..
+        } => (workflow_id.clone(), workflow_type.clone()),
+        _ => (String::new(), String::new()),
+    };
+    Failure::new(
+        "child workflow execution failed",
+        FailureKind::ChildWorkflow {
+            namespace: state.info.namespace.clone(),
+            workflow_id,
+            run_id: m
+                .child_start
+                .clone()
+                .and_then(Result::ok)
+                .unwrap_or_default(),
+            workflow_type,
+            initiated_event_id: m.event_id,
+            started_event_id,
+            retry_state,
+        },
+    )
+    .with_cause(cause)
 }
 
 fn command(command_type: CommandType, attributes: Attributes) -> Command {
@@ -391,10 +462,22 @@ fn cancel_activity(state: &mut RunState, machine: MachineId, location: Loc) {
     };
     let (status, scheduled_event_id) = (m.status, m.event_id);
     state.machines[machine].cancel_requested = true;
-    let canceled = || canceled_failure("activity canceled");
+    // Canceled without waiting: an activity failure caused by the cancellation, as when the
+    // server reports ActivityTaskCanceled.
+    let canceled = |state: &RunState| {
+        activity_failure(
+            state,
+            machine,
+            0,
+            "",
+            RetryState::CancelRequested,
+            canceled_failure("activity canceled"),
+        )
+    };
     if status == MachineStatus::Issued {
         state.withdraw_command(machine);
-        state.machines[machine].resolve(Resolution::Failed(Box::new(canceled())));
+        let failure = canceled(state);
+        state.machines[machine].resolve(Resolution::Failed(Box::new(failure)));
         return;
     }
     if cancel != CancellationType::Abandon {
@@ -409,7 +492,8 @@ fn cancel_activity(state: &mut RunState, machine: MachineId, location: Loc) {
         );
     }
     if cancel != CancellationType::WaitCancellationCompleted {
-        state.machines[machine].resolve(Resolution::Failed(Box::new(canceled())));
+        let failure = canceled(state);
+        state.machines[machine].resolve(Resolution::Failed(Box::new(failure)));
     }
 }
 
@@ -417,6 +501,13 @@ impl<T> ActivityFuture<T> {
     /// Cancels the activity now, according to its cancellation type.
     pub fn cancel(&self) {
         cancel_activity(&mut self.shared.borrow_mut(), self.machine, self.location);
+    }
+    /// Stops waiting for the activity without canceling it: the activity runs on and its result
+    /// is ignored. Dropping the future would cancel it; this is what the official SDKs do with an
+    /// activity the workflow no longer awaits (e.g. Python's `asyncio.gather` when another branch
+    /// fails first, or a workflow that returns while activities run).
+    pub fn detach(mut self) {
+        self.done = true;
     }
 }
 
@@ -490,6 +581,11 @@ impl<T: DeserializeOwned> LocalActivityCall<T> {
         self.options.retry_policy = Some(p);
         self
     }
+    /// Activity id recorded in the marker (default: the sequence number).
+    pub fn activity_id(mut self, id: impl Into<String>) -> Self {
+        self.options.activity_id = Some(id.into());
+        self
+    }
 }
 
 /// The `data` detail of a local activity marker, in the official SDKs' format.
@@ -507,6 +603,7 @@ pub(crate) struct LocalActivityMarkerData {
 pub(crate) fn local_activity_marker(
     state: &RunState,
     seq: u32,
+    activity_id: &str,
     activity_type: &str,
     attempt: u32,
     resolution: &Resolution,
@@ -514,7 +611,7 @@ pub(crate) fn local_activity_marker(
     let data = LocalActivityMarkerData {
         seq,
         attempt,
-        activity_id: seq.to_string(),
+        activity_id: activity_id.to_string(),
         activity_type: activity_type.to_string(),
     };
     let mut details = std::collections::BTreeMap::new();
@@ -556,12 +653,16 @@ impl<T: DeserializeOwned> IntoFuture for LocalActivityCall<T> {
             Err(e) => failed_machine(&mut state, kind, super::conversion_failure(&e)),
             Ok(input) => {
                 let machine = state.add_machine(kind);
+                let activity_id = self.options.activity_id_or(seq);
                 if let Some(recorded) = state.recorded_local_activities.remove(&seq) {
-                    // Replay: the marker in history holds the result; the code must not run it again.
+                    // Replay: the marker in history holds the result; the code must not run it
+                    // again. The command carries what the code asked for (id and type), so the
+                    // matcher rejects a marker recorded for another local activity.
                     let marker = local_activity_marker(
                         &state,
                         seq,
-                        &recorded.activity_type,
+                        &activity_id,
+                        &self.activity_type,
                         1,
                         &recorded.resolution,
                     );
@@ -573,6 +674,7 @@ impl<T: DeserializeOwned> IntoFuture for LocalActivityCall<T> {
                     let placeholder = local_activity_marker(
                         &state,
                         seq,
+                        &activity_id,
                         &self.activity_type,
                         1,
                         &Resolution::Completed(Vec::new()),
@@ -651,6 +753,11 @@ impl<T: DeserializeOwned + 'static> ChildWorkflowCall<T> {
     /// What happens to the child when this workflow closes.
     pub fn parent_close_policy(mut self, p: ParentClosePolicy) -> Self {
         self.options.parent_close_policy = p;
+        self
+    }
+    /// What canceling the child does (default: wait until the child confirms it ended).
+    pub fn cancellation_type(mut self, t: CancellationType) -> Self {
+        self.options.cancellation_type = t;
         self
     }
 
@@ -903,10 +1010,19 @@ fn cancel_child(state: &mut RunState, machine: MachineId, location: Loc) {
     let status = m.status;
     let run_id = m.child_start.clone().and_then(Result::ok);
     state.machines[machine].cancel_requested = true;
-    let canceled = || canceled_failure("child workflow canceled");
+    let canceled = |state: &RunState| {
+        child_failure(
+            state,
+            machine,
+            0,
+            RetryState::CancelRequested,
+            canceled_failure("child workflow canceled"),
+        )
+    };
     if status == MachineStatus::Issued {
         state.withdraw_command(machine);
-        state.machines[machine].resolve(Resolution::Failed(Box::new(canceled())));
+        let failure = canceled(state);
+        state.machines[machine].resolve(Resolution::Failed(Box::new(failure)));
         return;
     }
     if cancel != CancellationType::Abandon {
@@ -928,7 +1044,8 @@ fn cancel_child(state: &mut RunState, machine: MachineId, location: Loc) {
         );
     }
     if cancel != CancellationType::WaitCancellationCompleted {
-        state.machines[machine].resolve(Resolution::Failed(Box::new(canceled())));
+        let failure = canceled(state);
+        state.machines[machine].resolve(Resolution::Failed(Box::new(failure)));
     }
 }
 

@@ -50,6 +50,16 @@ pub struct LocalActivityOptions {
     pub retry_policy: Option<RetryPolicy>,
     /// What canceling does.
     pub cancellation_type: CancellationType,
+    /// Activity id recorded in the marker (default: the sequence number, as the official SDKs
+    /// do). Replay compares it with the recorded marker's, as the official SDKs do.
+    pub activity_id: Option<String>,
+}
+
+impl LocalActivityOptions {
+    /// The activity id the marker records: the chosen one or the sequence number.
+    pub(crate) fn activity_id_or(&self, seq: u32) -> String {
+        self.activity_id.clone().unwrap_or_else(|| seq.to_string())
+    }
 }
 
 /// What happens to a child when its parent closes.
@@ -66,7 +76,7 @@ pub enum ParentClosePolicy {
 }
 
 /// Options of a child workflow.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ChildWorkflowOptions {
     /// Workflow id (default: derived deterministically from the parent).
@@ -81,7 +91,8 @@ pub struct ChildWorkflowOptions {
     pub task_timeout: Option<Duration>,
     /// What happens to the child when the parent closes.
     pub parent_close_policy: ParentClosePolicy,
-    /// What canceling the child does.
+    /// What canceling the child does (default: request the cancellation and wait until the
+    /// child ended, [`CancellationType::WaitCancellationCompleted`], the official SDKs' default).
     pub cancellation_type: CancellationType,
     /// Retries.
     pub retry_policy: Option<RetryPolicy>,
@@ -91,6 +102,24 @@ pub struct ChildWorkflowOptions {
     pub memo: BTreeMap<String, Payload>,
     /// Search attributes.
     pub search_attributes: BTreeMap<String, Payload>,
+}
+
+impl Default for ChildWorkflowOptions {
+    fn default() -> Self {
+        ChildWorkflowOptions {
+            workflow_id: None,
+            task_queue: None,
+            execution_timeout: None,
+            run_timeout: None,
+            task_timeout: None,
+            parent_close_policy: ParentClosePolicy::default(),
+            cancellation_type: CancellationType::WaitCancellationCompleted,
+            retry_policy: None,
+            cron_schedule: None,
+            memo: BTreeMap::new(),
+            search_attributes: BTreeMap::new(),
+        }
+    }
 }
 
 /// Options of continue-as-new; by default the new run keeps the type and task queue.
@@ -128,10 +157,11 @@ pub struct ContinueAsNewRequest {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CancellationType {
-    /// Ask the server to cancel and resolve at once as canceled (the default).
+    /// Ask the server to cancel and resolve at once as canceled (the default for activities).
     #[default]
     TryCancel,
-    /// Ask the server to cancel and wait until the activity or child confirms it ended.
+    /// Ask the server to cancel and wait until the activity or child confirms it ended (the
+    /// default for child workflows, as in the official SDKs).
     WaitCancellationCompleted,
     /// Resolve at once as canceled and do not tell the server.
     Abandon,

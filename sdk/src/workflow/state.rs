@@ -163,7 +163,6 @@ pub(crate) struct Seqs {
 /// A local activity recorded in history (read ahead of the workflow code during replay).
 #[derive(Clone, Debug)]
 pub(crate) struct RecordedLocalActivity {
-    pub(crate) activity_type: String,
     pub(crate) resolution: Resolution,
 }
 
