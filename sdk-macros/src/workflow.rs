@@ -364,7 +364,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         impl #impl_generics ::reprise::__private::WorkflowDefinition for #self_ty #where_clause {
             const NAME: &'static str = #name;
 
-            fn __run_fn() -> ::reprise::__private::RunFn {
+            fn __run_fn() -> ::reprise::__private::WorkflowEntry {
                 ::reprise::__private::workflow_run_fn::<#self_ty, (#(#run_tys,)*), _, _, _, _>(
                     |__this: &::std::rc::Rc<#self_ty>, __ctx: &::reprise::__private::WorkflowContext| {
                         #(#registrations)*

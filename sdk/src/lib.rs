@@ -129,6 +129,7 @@ pub mod __private;
 pub mod activity;
 pub mod client;
 pub mod converter;
+mod definition;
 pub mod history;
 pub mod replay;
 mod util;

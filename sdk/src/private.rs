@@ -2,14 +2,15 @@
 //! in any release (the macros change with it).
 #![doc(hidden)]
 
+pub use crate::activity::definition::ActivityDefinitions;
 pub use crate::activity::{ActivityContext, ActivityError, ActivityRegistry};
-pub use crate::replay::RunFn;
-pub use crate::workflow::definition::{
-    __method_id as method_id, ActivityDefinitions, WorkflowDefinition,
+pub use crate::definition::{
+    __method_id as method_id, RegistrationError, WorkflowDefinition, WorkflowEntry,
 };
-pub use crate::workflow::{RegistrationError, WorkflowContext, WorkflowResult};
+pub use crate::workflow::{WorkflowContext, WorkflowResult};
 
 use crate::converter::FromPayloads;
+use crate::workflow::registry::RunFn;
 use serde::Serialize;
 use std::future::Future;
 use std::rc::Rc;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 
 /// The entry point of a `#[workflow]` type: a default instance, its handlers registered before
 /// the run starts (so early signals and updates find them), then the `#[run]` method.
-pub fn workflow_run_fn<W, A, R, Reg, Run, Fut>(register: Reg, run: Run) -> RunFn
+pub fn workflow_run_fn<W, A, R, Reg, Run, Fut>(register: Reg, run: Run) -> WorkflowEntry
 where
     W: Default + 'static,
     A: FromPayloads + 'static,
@@ -27,7 +28,7 @@ where
     Fut: Future<Output = WorkflowResult<R>> + 'static,
 {
     let (register, run) = (Arc::new(register), Arc::new(run));
-    Arc::new(move |ctx: WorkflowContext, input| {
+    let run_fn: RunFn = Arc::new(move |ctx: WorkflowContext, input| {
         let (register, run) = (register.clone(), run.clone());
         Box::pin(async move {
             let converter = ctx.shared.borrow().converter.clone();
@@ -37,7 +38,8 @@ where
             let value = run(this, ctx, args).await?;
             Ok(vec![converter.to_payload(&value)?])
         })
-    })
+    });
+    WorkflowEntry::new(run_fn)
 }
 
 /// Runs a blocking activity on the blocking thread pool.

@@ -4,10 +4,14 @@
 //! Activities are ordinary async Rust (they may do I/O, read the clock, use any library);
 //! Temporal retries them according to their retry policy.
 
+pub(crate) mod definition;
+
 use crate::api::temporal::api::common::v1::Payload;
 use crate::converter::{
     ApplicationFailure, DataConverter, Failure, FailureKind, FromPayloads, ToPayloads,
 };
+use crate::definition::RegistrationError;
+use definition::ActivityDefinitions;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -252,7 +256,7 @@ impl ActivityRegistry {
         &mut self,
         activity_type: &str,
         activity: F,
-    ) -> Result<&mut Self, crate::workflow::RegistrationError>
+    ) -> Result<&mut Self, RegistrationError>
     where
         A: FromPayloads + Send + 'static,
         R: Serialize + Send + 'static,
@@ -260,12 +264,10 @@ impl ActivityRegistry {
         Fut: Future<Output = Result<R, ActivityError>> + Send + 'static,
     {
         if activity_type.is_empty() {
-            return Err(crate::workflow::RegistrationError::EmptyName);
+            return Err(RegistrationError::EmptyName);
         }
         if self.activities.contains_key(activity_type) {
-            return Err(crate::workflow::RegistrationError::Duplicate(
-                activity_type.to_string(),
-            ));
+            return Err(RegistrationError::Duplicate(activity_type.to_string()));
         }
         let activity = Arc::new(activity);
         let run: ActivityFn = Arc::new(move |ctx: ActivityContext, input: Vec<Payload>| {
@@ -283,10 +285,10 @@ impl ActivityRegistry {
 
     /// Registers every activity of an `#[activities]` group; they share `group` (a connection
     /// pool, a client…).
-    pub fn register_activities<G: crate::workflow::definition::ActivityDefinitions>(
+    pub fn register_activities<G: ActivityDefinitions>(
         &mut self,
         group: G,
-    ) -> Result<&mut Self, crate::workflow::RegistrationError> {
+    ) -> Result<&mut Self, RegistrationError> {
         Arc::new(group).__register(self)?;
         Ok(self)
     }

@@ -12,7 +12,7 @@ use crate::api::temporal::api::query::v1::WorkflowQuery;
 use crate::api::temporal::api::update::v1 as upd;
 use crate::api::temporal::api::workflowservice::v1 as ws;
 use crate::converter::{Failure, FromPayloads, ToPayloads};
-use crate::workflow::definition::{QueryMethod, SignalMethod, UpdateMethod, handler_name};
+use crate::definition::{QueryMethod, SignalMethod, UpdateMethod, handler_name};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 

@@ -18,10 +18,11 @@ mod handle;
 mod options;
 mod visibility;
 
+pub use crate::definition::RetryPolicy;
 pub use connection::{OperatorServiceClient, WorkflowServiceClient};
 pub use error::ClientError;
 pub use handle::{UpdateHandle, UpdateStage, WorkflowHandle};
-pub use options::{ClientOptions, RetryOptions, RetryPolicy, TlsOptions, WorkflowOptions};
+pub use options::{ClientOptions, RetryOptions, TlsOptions, WorkflowOptions};
 pub use visibility::WorkflowExecution;
 
 use crate::api::temporal::api::common::v1::{Memo, Payloads, SearchAttributes, WorkflowType};
@@ -119,7 +120,7 @@ impl Client {
 
     /// Starts a workflow through its `#[run]` method (`OrderWorkflow::run`): the arguments are
     /// checked against the method's signature.
-    pub async fn start<M, F: crate::workflow::definition::RunMethod<M>>(
+    pub async fn start<M, F: crate::definition::RunMethod<M>>(
         &self,
         run: F,
         args: F::Args,
@@ -127,7 +128,7 @@ impl Client {
     ) -> Result<WorkflowHandle, ClientError> {
         let _ = run;
         self.start_workflow(
-            <F::Workflow as crate::workflow::WorkflowDefinition>::NAME,
+            <F::Workflow as crate::definition::WorkflowDefinition>::NAME,
             args,
             options,
         )
@@ -136,7 +137,7 @@ impl Client {
 
     /// Starts a workflow through its `#[run]` method and waits for its result, typed by the
     /// method's signature.
-    pub async fn execute<M, F: crate::workflow::definition::RunMethod<M>>(
+    pub async fn execute<M, F: crate::definition::RunMethod<M>>(
         &self,
         run: F,
         args: F::Args,

@@ -23,8 +23,8 @@ pub(crate) mod run;
 #[cfg(test)]
 mod tests;
 
+#[doc(hidden)]
+pub use crate::workflow::registry::RunFn;
 pub use error::{NondeterminismError, ReplayError};
 pub(crate) use matching::is_command_event;
 pub use replayer::{ReplayResult, ReplaySummary, Replayer};
-#[doc(hidden)]
-pub use run::RunFn;

@@ -17,6 +17,7 @@ use crate::api::temporal::api::protocol::v1::Message as ProtocolMessage;
 use crate::api::temporal::api::taskqueue::v1::TaskQueue;
 use crate::converter::{DataConverter, Failure, FailureKind};
 use crate::workflow::executor::Executor;
+use crate::workflow::registry::RunFn;
 use crate::workflow::state::{
     MachineId, MachineStatus, RecordedLocalActivity, Resolution, RunState, Shared,
 };
@@ -27,17 +28,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, Location};
 use std::rc::Rc;
-
-/// The type-erased entry point of a workflow: context and raw arguments in, raw result out.
-pub type RunFn = std::sync::Arc<
-    dyn Fn(
-            WorkflowContext,
-            Vec<Payload>,
-        ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = Result<Vec<Payload>, WorkflowError>>>,
-        > + Send
-        + Sync,
->;
 
 /// What the workflow function returned.
 type RunOutcome = Result<Vec<Payload>, WorkflowError>;

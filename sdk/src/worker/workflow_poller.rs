@@ -6,15 +6,20 @@ use super::WorkerError;
 use super::activities::run_local_activity;
 use super::workflow_thread::{Outcome, Request, WorkflowThread};
 use crate::activity::ActivityRegistry;
-use crate::api::temporal::api::common::v1::{Payloads, WorkflowExecution};
+use crate::api::temporal::api::common::v1::{Payload, Payloads, WorkflowExecution};
 use crate::api::temporal::api::enums::v1::{
     QueryResultType, TaskQueueKind, WorkflowTaskFailedCause,
 };
 use crate::api::temporal::api::history::v1::History;
+use crate::api::temporal::api::query::v1::WorkflowQueryResult;
 use crate::api::temporal::api::taskqueue::v1::{StickyExecutionAttributes, TaskQueue};
 use crate::api::temporal::api::workflowservice::v1 as ws;
-use crate::client::{Client, ClientError};
+use crate::client::{Client, ClientError, WorkflowServiceClient};
 use crate::converter::Failure;
+use crate::replay::run::Activation;
+use crate::workflow::state::LocalActivityRequest;
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -186,27 +191,15 @@ impl Poller {
         Ok(Some(history))
     }
 
+    /// One workflow task, from the poll's response to the answer: join up its history, let the
+    /// workflow thread run it (replaying from the start if the run is not cached, running the
+    /// local activities it asks for), then respond to the server.
     async fn process(
         &self,
         mut task: ws::PollWorkflowTaskQueueResponse,
     ) -> Result<(), WorkerError> {
         let execution = task.workflow_execution.clone().unwrap_or_default();
-        let poll_error = |e: ClientError| WorkerError::Poll {
-            task_queue: self.task_queue.clone(),
-            source: e,
-        };
-        if !task.next_page_token.is_empty() {
-            let history = task.history.take().unwrap_or_default();
-            task.history = Some(
-                self.fetch_history(
-                    &execution,
-                    history,
-                    std::mem::take(&mut task.next_page_token),
-                )
-                .await
-                .map_err(poll_error)?,
-            );
-        }
+        self.complete_paged_history(&execution, &mut task).await?;
         let token = task.task_token.clone();
         let is_query = task.query.is_some();
         let mut outcome = self
@@ -215,168 +208,252 @@ impl Poller {
             .await?;
         let mut fetched_full_history = false;
         loop {
-            match outcome {
+            outcome = match outcome {
                 Outcome::NeedFullHistory if !fetched_full_history => {
-                    // Not cached here (evicted, or another worker had it): replay from the start.
                     fetched_full_history = true;
-                    let history = self
-                        .full_history(&execution, &task)
-                        .await
-                        .map_err(poll_error)?;
-                    let Some(history) = history else {
-                        outcome = Outcome::Fail {
-                            message: "the run's history and the task's do not join up".into(),
-                            cause: WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
-                        };
-                        continue;
-                    };
-                    let mut full = task.clone();
-                    full.history = Some(history);
-                    outcome = self
-                        .thread
-                        .ask(|reply| Request::Task(Box::new(full), reply))
-                        .await?;
+                    self.replay_from_start(&execution, &task).await?
                 }
-                Outcome::NeedFullHistory => {
-                    outcome = Outcome::Fail {
-                        message: "the run's history does not start with its first event".into(),
-                        cause: WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
-                    };
-                }
+                Outcome::NeedFullHistory => Outcome::Fail {
+                    message: "the run's history does not start with its first event".into(),
+                    cause: WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+                },
                 Outcome::NeedLocalActivities { run_id, requests } => {
-                    let info = (
-                        execution.clone(),
-                        task.workflow_type
-                            .clone()
-                            .map(|t| t.name)
-                            .unwrap_or_default(),
-                    );
-                    let runs = requests
-                        .into_iter()
-                        .map(|r| run_local_activity(&self.client, &self.activities, &info, r));
-                    let results = futures::future::join_all(runs).await;
-                    outcome = self
-                        .thread
-                        .ask(|reply| Request::LocalActivities {
-                            run_id,
-                            results,
-                            reply,
-                        })
-                        .await?;
+                    self.run_local_activities(&execution, &task, run_id, requests)
+                        .await?
                 }
                 Outcome::QueryAnswer(answer) => {
-                    let (completed_type, query_result, error_message) = match answer {
-                        Ok(payloads) => (
-                            QueryResultType::Answered,
-                            Some(Payloads {
-                                payloads: self
-                                    .client
-                                    .data_converter()
-                                    .encode_payloads(payloads)
-                                    .unwrap_or_default(),
-                            }),
-                            String::new(),
-                        ),
-                        Err(message) => (QueryResultType::Failed, None, message),
-                    };
-                    let request = ws::RespondQueryTaskCompletedRequest {
-                        task_token: token.clone(),
-                        completed_type: completed_type as i32,
-                        query_result,
-                        error_message,
-                        namespace: self.client.namespace().to_string(),
-                        ..Default::default()
-                    };
-                    self.client
-                        .call(
-                            &execution.workflow_id,
-                            request,
-                            self.client.rpc_timeout(),
-                            |mut s, r| async move { s.respond_query_task_completed(r).await },
-                        )
-                        .await
-                        .map_err(poll_error)?;
-                    return Ok(());
+                    return self.respond_query(&execution, token, answer).await;
                 }
                 Outcome::Fail { message, cause } => {
                     debug_assert!(!is_query);
-                    tracing::warn!(workflow_id = %execution.workflow_id, %message, "workflow task failed");
-                    let failure = Failure::from(
-                        crate::converter::ApplicationFailure::new(message)
-                            .with_type("WorkflowTaskFailure"),
-                    )
-                    .to_proto();
-                    let request = ws::RespondWorkflowTaskFailedRequest {
-                        task_token: token.clone(),
-                        cause: cause as i32,
-                        failure: Some(failure),
-                        identity: self.client.identity().to_string(),
-                        namespace: self.client.namespace().to_string(),
-                        ..Default::default()
-                    };
-                    self.client
-                        .call(
-                            &execution.workflow_id,
-                            request,
-                            self.client.rpc_timeout(),
-                            |mut s, r| async move { s.respond_workflow_task_failed(r).await },
-                        )
-                        .await
-                        .map_err(poll_error)?;
-                    return Ok(());
+                    return self.respond_failed(&execution, token, message, cause).await;
                 }
                 Outcome::Complete {
                     activation,
                     query_results,
                 } => {
-                    let sticky_attributes =
-                        self.sticky_queue
-                            .as_ref()
-                            .map(|name| StickyExecutionAttributes {
-                                worker_task_queue: Some(TaskQueue {
-                                    name: name.clone(),
-                                    kind: TaskQueueKind::Sticky as i32,
-                                    normal_name: self.task_queue.clone(),
-                                }),
-                                schedule_to_start_timeout: Some(self.sticky_timeout.into()),
-                            });
-                    let request = ws::RespondWorkflowTaskCompletedRequest {
-                        task_token: token.clone(),
-                        commands: activation.commands,
-                        messages: activation.messages,
-                        identity: self.client.identity().to_string(),
-                        sticky_attributes,
-                        query_results,
-                        namespace: self.client.namespace().to_string(),
-                        // The run cache takes events shown again after a discarded task.
-                        capabilities: Some(
-                            ws::respond_workflow_task_completed_request::Capabilities {
-                                discard_speculative_workflow_task_with_events: true,
-                            },
-                        ),
-                        ..Default::default()
-                    };
-                    let response = self
-                        .client
-                        .call(
-                            &execution.workflow_id,
-                            request,
-                            self.client.rpc_timeout(),
-                            |mut s, r| async move { s.respond_workflow_task_completed(r).await },
-                        )
-                        .await
-                        .map_err(poll_error)?;
-                    if response.reset_history_event_id > 0 {
-                        // The run cache expects this (see `Discardable`): the next task shows it.
-                        tracing::debug!(
-                            workflow_id = %execution.workflow_id,
-                            reset_to = response.reset_history_event_id,
-                            "the server discarded a workflow task that only rejected updates"
-                        );
-                    }
-                    return Ok(());
+                    return self
+                        .respond_completed(&execution, token, activation, query_results)
+                        .await;
                 }
-            }
+            };
         }
+    }
+
+    /// Sends one of the task's answers to the server.
+    async fn respond<Req, Resp, F, Fut>(
+        &self,
+        execution: &WorkflowExecution,
+        request: Req,
+        method: F,
+    ) -> Result<Resp, WorkerError>
+    where
+        Req: Clone,
+        F: Fn(WorkflowServiceClient, tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+    {
+        self.client
+            .call(
+                &execution.workflow_id,
+                request,
+                self.client.rpc_timeout(),
+                method,
+            )
+            .await
+            .map_err(|e| self.poll_error(e))
+    }
+
+    fn poll_error(&self, e: ClientError) -> WorkerError {
+        WorkerError::Poll {
+            task_queue: self.task_queue.clone(),
+            source: e,
+        }
+    }
+
+    /// A task whose history came in several pages gets the other pages before it runs.
+    async fn complete_paged_history(
+        &self,
+        execution: &WorkflowExecution,
+        task: &mut ws::PollWorkflowTaskQueueResponse,
+    ) -> Result<(), WorkerError> {
+        if !task.next_page_token.is_empty() {
+            let history = task.history.take().unwrap_or_default();
+            task.history = Some(
+                self.fetch_history(
+                    execution,
+                    history,
+                    std::mem::take(&mut task.next_page_token),
+                )
+                .await
+                .map_err(|e| self.poll_error(e))?,
+            );
+        }
+        Ok(())
+    }
+
+    /// The run is not cached here (evicted, or another worker had it): replay it from the start.
+    async fn replay_from_start(
+        &self,
+        execution: &WorkflowExecution,
+        task: &ws::PollWorkflowTaskQueueResponse,
+    ) -> Result<Outcome, WorkerError> {
+        let history = self
+            .full_history(execution, task)
+            .await
+            .map_err(|e| self.poll_error(e))?;
+        let Some(history) = history else {
+            return Ok(Outcome::Fail {
+                message: "the run's history and the task's do not join up".into(),
+                cause: WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+            });
+        };
+        let mut full = task.clone();
+        full.history = Some(history);
+        self.thread
+            .ask(|reply| Request::Task(Box::new(full), reply))
+            .await
+    }
+
+    /// Runs the local activities the workflow asked for, all at once, and hands their results
+    /// back to it.
+    async fn run_local_activities(
+        &self,
+        execution: &WorkflowExecution,
+        task: &ws::PollWorkflowTaskQueueResponse,
+        run_id: String,
+        requests: Vec<LocalActivityRequest>,
+    ) -> Result<Outcome, WorkerError> {
+        let info = (
+            execution.clone(),
+            task.workflow_type
+                .clone()
+                .map(|t| t.name)
+                .unwrap_or_default(),
+        );
+        let runs = requests
+            .into_iter()
+            .map(|r| run_local_activity(&self.client, &self.activities, &info, r));
+        let results = futures::future::join_all(runs).await;
+        self.thread
+            .ask(|reply| Request::LocalActivities {
+                run_id,
+                results,
+                reply,
+            })
+            .await
+    }
+
+    /// `RespondQueryTaskCompleted`: the answer to a legacy query task.
+    async fn respond_query(
+        &self,
+        execution: &WorkflowExecution,
+        token: Vec<u8>,
+        answer: Result<Vec<Payload>, String>,
+    ) -> Result<(), WorkerError> {
+        let (completed_type, query_result, error_message) = match answer {
+            Ok(payloads) => (
+                QueryResultType::Answered,
+                Some(Payloads {
+                    payloads: self
+                        .client
+                        .data_converter()
+                        .encode_payloads(payloads)
+                        .unwrap_or_default(),
+                }),
+                String::new(),
+            ),
+            Err(message) => (QueryResultType::Failed, None, message),
+        };
+        let request = ws::RespondQueryTaskCompletedRequest {
+            task_token: token,
+            completed_type: completed_type as i32,
+            query_result,
+            error_message,
+            namespace: self.client.namespace().to_string(),
+            ..Default::default()
+        };
+        self.respond(execution, request, |mut s, r| async move {
+            s.respond_query_task_completed(r).await
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// `RespondWorkflowTaskFailed`: the task failed (the server retries it).
+    async fn respond_failed(
+        &self,
+        execution: &WorkflowExecution,
+        token: Vec<u8>,
+        message: String,
+        cause: WorkflowTaskFailedCause,
+    ) -> Result<(), WorkerError> {
+        tracing::warn!(workflow_id = %execution.workflow_id, %message, "workflow task failed");
+        let failure = Failure::from(
+            crate::converter::ApplicationFailure::new(message).with_type("WorkflowTaskFailure"),
+        )
+        .to_proto();
+        let request = ws::RespondWorkflowTaskFailedRequest {
+            task_token: token,
+            cause: cause as i32,
+            failure: Some(failure),
+            identity: self.client.identity().to_string(),
+            namespace: self.client.namespace().to_string(),
+            ..Default::default()
+        };
+        self.respond(execution, request, |mut s, r| async move {
+            s.respond_workflow_task_failed(r).await
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// `RespondWorkflowTaskCompleted`: the commands and messages of the activation, the answers
+    /// to the queries that came with the task, and the sticky queue to send the next task to.
+    async fn respond_completed(
+        &self,
+        execution: &WorkflowExecution,
+        token: Vec<u8>,
+        activation: Activation,
+        query_results: BTreeMap<String, WorkflowQueryResult>,
+    ) -> Result<(), WorkerError> {
+        let sticky_attributes = self
+            .sticky_queue
+            .as_ref()
+            .map(|name| StickyExecutionAttributes {
+                worker_task_queue: Some(TaskQueue {
+                    name: name.clone(),
+                    kind: TaskQueueKind::Sticky as i32,
+                    normal_name: self.task_queue.clone(),
+                }),
+                schedule_to_start_timeout: Some(self.sticky_timeout.into()),
+            });
+        let request = ws::RespondWorkflowTaskCompletedRequest {
+            task_token: token,
+            commands: activation.commands,
+            messages: activation.messages,
+            identity: self.client.identity().to_string(),
+            sticky_attributes,
+            query_results,
+            namespace: self.client.namespace().to_string(),
+            // The run cache takes events shown again after a discarded task.
+            capabilities: Some(ws::respond_workflow_task_completed_request::Capabilities {
+                discard_speculative_workflow_task_with_events: true,
+            }),
+            ..Default::default()
+        };
+        let response = self
+            .respond(execution, request, |mut s, r| async move {
+                s.respond_workflow_task_completed(r).await
+            })
+            .await?;
+        if response.reset_history_event_id > 0 {
+            // The run cache expects this (see `Discardable`): the next task shows it.
+            tracing::debug!(
+                workflow_id = %execution.workflow_id,
+                reset_to = response.reset_history_event_id,
+                "the server discarded a workflow task that only rejected updates"
+            );
+        }
+        Ok(())
     }
 }

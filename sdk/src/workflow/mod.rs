@@ -27,7 +27,7 @@ pub(crate) mod executor;
 pub(crate) mod operations;
 mod options;
 pub(crate) mod random;
-mod registry;
+pub(crate) mod registry;
 pub mod search_attribute;
 pub(crate) mod state;
 mod state_cell;
@@ -38,6 +38,7 @@ pub use context::{CancellationScope, WorkflowContext};
 pub use definition::WorkflowDefinition;
 pub use state_cell::State;
 
+pub use crate::definition::RegistrationError;
 /// Waits for all futures of a collection, in order.
 pub use futures::future::join_all;
 /// Waits for several futures; deterministic (polls them in order). Re-exported from `futures`.
@@ -50,12 +51,12 @@ pub use operations::{
     ActivityCall, ActivityFuture, ChildResultFuture, ChildStartFuture, ChildWorkflowCall,
     ChildWorkflowHandle, ExternalFuture, LocalActivityCall, TimerFuture,
 };
+pub use options::CancellationType;
 pub use options::{
     ActivityOptions, ChildWorkflowOptions, ContinueAsNewOptions, LocalActivityOptions,
     ParentClosePolicy,
 };
-pub use registry::{RegistrationError, WorkflowRegistry};
-pub use state::CancellationType;
+pub use registry::WorkflowRegistry;
 
 use crate::api::temporal::api::common::v1::Payload;
 use crate::converter::{ApplicationFailure, ConversionError, Failure, FailureKind};

@@ -7,11 +7,12 @@
 use super::cancellation::ScopeRef;
 use super::context::WorkflowContext;
 use super::options::{
-    ActivityOptions, ChildWorkflowOptions, LocalActivityOptions, ParentClosePolicy,
+    ActivityOptions, CancellationType, ChildWorkflowOptions, LocalActivityOptions,
+    ParentClosePolicy,
 };
 use super::state::{
-    CancellationType, IssuedCommand, LocalActivityRequest, MachineId, MachineKind, MachineStatus,
-    Resolution, RunState, Shared,
+    IssuedCommand, LocalActivityRequest, MachineId, MachineKind, MachineStatus, Resolution,
+    RunState, Shared,
 };
 use super::{PendingUpdate, UpdateInput};
 use crate::api::google::protobuf::Any;
@@ -24,8 +25,8 @@ use crate::api::temporal::api::enums::v1::{CommandType, TaskQueueKind, WorkflowI
 use crate::api::temporal::api::protocol::v1::Message as ProtocolMessage;
 use crate::api::temporal::api::taskqueue::v1::TaskQueue;
 use crate::api::temporal::api::update::v1 as upd;
-use crate::client::RetryPolicy;
 use crate::converter::{ConversionError, Failure, FailureKind};
+use crate::definition::RetryPolicy;
 use prost::{Message as _, Name};
 use serde::de::DeserializeOwned;
 use std::future::{Future, IntoFuture};

@@ -1,11 +1,9 @@
 //! Options of the operations a workflow starts.
 
 use crate::api::temporal::api::common::v1::Payload;
-use crate::client::RetryPolicy;
+use crate::definition::RetryPolicy;
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-use super::state::CancellationType;
 
 /// Options of an activity. Temporal needs `start_to_close_timeout` or
 /// `schedule_to_close_timeout`.
@@ -152,4 +150,19 @@ pub struct ContinueAsNewRequest {
     pub args: Vec<Payload>,
     /// Options.
     pub options: ContinueAsNewOptions,
+}
+
+/// How to cancel an activity or a child workflow (Temporal's `ActivityCancellationType` and
+/// `ChildWorkflowCancellationType`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CancellationType {
+    /// Ask the server to cancel and resolve at once as canceled (the default for activities).
+    #[default]
+    TryCancel,
+    /// Ask the server to cancel and wait until the activity or child confirms it ended (the
+    /// default for child workflows, as in the official SDKs).
+    WaitCancellationCompleted,
+    /// Resolve at once as canceled and do not tell the server.
+    Abandon,
 }

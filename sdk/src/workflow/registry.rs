@@ -3,23 +3,22 @@
 use super::{WorkflowContext, WorkflowResult};
 use crate::api::temporal::api::common::v1::Payload;
 use crate::converter::FromPayloads;
-use crate::replay::RunFn;
+use crate::definition::{RegistrationError, WorkflowDefinition};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
-/// Registering the same name twice, or an empty name.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RegistrationError {
-    /// The name is registered already.
-    #[error("a workflow named {0:?} is registered already")]
-    Duplicate(String),
-    /// The name is empty.
-    #[error("a workflow type name must not be empty")]
-    EmptyName,
-}
+/// The type-erased entry point of a workflow: context and raw arguments in, raw result out.
+pub type RunFn = Arc<
+    dyn Fn(
+            WorkflowContext,
+            Vec<Payload>,
+        ) -> Pin<Box<dyn Future<Output = WorkflowResult<Vec<Payload>>>>>
+        + Send
+        + Sync,
+>;
 
 /// Workflow definitions by type name.
 ///
@@ -80,10 +79,13 @@ impl WorkflowRegistry {
     }
 
     /// Registers a `#[workflow]` type (with all its handlers).
-    pub fn register_workflow<W: super::WorkflowDefinition>(
+    pub fn register_workflow<W: WorkflowDefinition>(
         &mut self,
     ) -> Result<&mut Self, RegistrationError> {
-        self.register_raw(W::NAME, W::__run_fn())
+        let run = W::__run_fn()
+            .open::<RunFn>()
+            .expect("#[workflow] builds its entry point with __private::workflow_run_fn");
+        self.register_raw(W::NAME, run)
     }
 
     pub(crate) fn register_raw(

@@ -4,6 +4,7 @@
 //! held while user code runs (handlers are cloned out first).
 
 use super::cancellation::ScopeRef;
+use super::options::CancellationType;
 use super::random::Rng;
 use super::{UpdateInput, WorkflowInfo};
 use crate::api::temporal::api::command::v1::Command;
@@ -51,21 +52,6 @@ pub(crate) enum MachineKind {
     },
     SignalExternal,
     CancelExternal,
-}
-
-/// How to cancel an activity or a child workflow (Temporal's `ActivityCancellationType` and
-/// `ChildWorkflowCancellationType`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CancellationType {
-    /// Ask the server to cancel and resolve at once as canceled (the default for activities).
-    #[default]
-    TryCancel,
-    /// Ask the server to cancel and wait until the activity or child confirms it ended (the
-    /// default for child workflows, as in the official SDKs).
-    WaitCancellationCompleted,
-    /// Resolve at once as canceled and do not tell the server.
-    Abandon,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 #![allow(deprecated)]
 
 use super::lifecycle::{Origin, StartRequest};
-use super::state::{MutableState, normal_queue};
+use super::state::{Child, External, MutableState, ParentInfo, normal_queue};
 use super::{Engine, errors};
 use crate::store::{RunKey, TaskRecord, TransferKind};
 use reprise::api::temporal::api::command::v1 as cmd;
@@ -20,38 +20,6 @@ use reprise::api::temporal::api::enums::v1::{
 use reprise::api::temporal::api::history::v1::{self as hist, history_event::Attributes};
 use reprise::api::temporal::api::workflowservice::v1 as ws;
 use tonic::Status;
-
-/// The parent of a child run.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct ParentInfo {
-    pub(crate) namespace: String,
-    pub(crate) workflow_id: String,
-    pub(crate) run_id: String,
-    pub(crate) initiated_event_id: i64,
-}
-
-/// A child this run initiated.
-#[derive(Debug, Clone)]
-pub(crate) struct Child {
-    pub(crate) request: ws::StartWorkflowExecutionRequest,
-    pub(crate) parent_close_policy: i32,
-    pub(crate) control: String,
-    pub(crate) completed_event_id: i64,
-    /// Set once started: run id and `ChildWorkflowExecutionStarted` event id.
-    pub(crate) started: Option<(String, i64)>,
-}
-
-/// A signal or cancellation request to another workflow, not yet delivered.
-#[derive(Debug, Clone)]
-pub(crate) struct External {
-    pub(crate) namespace: String,
-    pub(crate) execution: WorkflowExecution,
-    pub(crate) control: String,
-    pub(crate) completed_event_id: i64,
-    /// For signals: name, input, header.
-    pub(crate) signal: Option<(String, Option<Payloads>, Option<Header>)>,
-    pub(crate) reason: String,
-}
 
 impl MutableState {
     /// `StartChildWorkflowExecution`.

@@ -43,7 +43,7 @@ pub(crate) struct Origin {
     pub(crate) continued_from: Option<String>,
     pub(crate) first_run_id: Option<String>,
     pub(crate) initiator: i32,
-    pub(crate) parent: Option<super::children::ParentInfo>,
+    pub(crate) parent: Option<super::state::ParentInfo>,
     /// For retries: the attempt of the new run and the failure of the previous one.
     pub(crate) attempt: i32,
     pub(crate) continued_failure: Option<reprise::api::temporal::api::failure::v1::Failure>,

@@ -6,11 +6,11 @@
 //! connection), the scratch of a transition in progress, and what is derived at recovery (the
 //! busy flag, the change channel).
 
-use super::children::{Child, External, ParentInfo};
 use super::state::{
     Activity, ActivityStarted, MutableState, Sticky, Update, UpdateState, WorkflowTask,
     WorkflowTaskStarted,
 };
+use super::state::{Child, External, ParentInfo};
 use crate::store::records::{corrupt, from_unix_nanos, unix_nanos};
 use crate::store::{RunKey, StoreError};
 use prost::Message;

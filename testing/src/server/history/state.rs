@@ -154,6 +154,38 @@ pub(crate) enum QueryDelivery {
     Dispatched,
 }
 
+/// The parent of a child run.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ParentInfo {
+    pub(crate) namespace: String,
+    pub(crate) workflow_id: String,
+    pub(crate) run_id: String,
+    pub(crate) initiated_event_id: i64,
+}
+
+/// A child this run initiated.
+#[derive(Debug, Clone)]
+pub(crate) struct Child {
+    pub(crate) request: ws::StartWorkflowExecutionRequest,
+    pub(crate) parent_close_policy: i32,
+    pub(crate) control: String,
+    pub(crate) completed_event_id: i64,
+    /// Set once started: run id and `ChildWorkflowExecutionStarted` event id.
+    pub(crate) started: Option<(String, i64)>,
+}
+
+/// A signal or cancellation request to another workflow, not yet delivered.
+#[derive(Debug, Clone)]
+pub(crate) struct External {
+    pub(crate) namespace: String,
+    pub(crate) execution: WorkflowExecution,
+    pub(crate) control: String,
+    pub(crate) completed_event_id: i64,
+    /// For signals: name, input, header.
+    pub(crate) signal: Option<(String, Option<Payloads>, Option<Header>)>,
+    pub(crate) reason: String,
+}
+
 /// The mutable state of one run.
 #[derive(Debug)]
 pub(crate) struct MutableState {
@@ -198,11 +230,11 @@ pub(crate) struct MutableState {
     pub(crate) visibility_dirty: bool,
     pub(crate) touched: bool,
     /// Children initiated by this run, by initiated event id.
-    pub(crate) children: BTreeMap<i64, super::children::Child>,
+    pub(crate) children: BTreeMap<i64, Child>,
     /// Signals and cancellation requests to other workflows not yet delivered.
-    pub(crate) externals: BTreeMap<i64, super::children::External>,
+    pub(crate) externals: BTreeMap<i64, External>,
     /// The parent, when this run is a child.
-    pub(crate) parent: Option<super::children::ParentInfo>,
+    pub(crate) parent: Option<ParentInfo>,
     /// The not-yet-written events of a speculative workflow task (one created for an update):
     /// `WorkflowTaskScheduled` (and `WorkflowTaskStarted` once a poller took it), with their ids.
     /// They are written before any other event; if the task only rejects updates they never are.
