@@ -299,6 +299,9 @@ impl ThreadState {
                 .unwrap_or_default();
             let answer = match self.cache.get_mut(&run_id) {
                 Some(cached) => cached.run.query(&query.query_type, args),
+                // A query task from the sticky queue carries no history (the server expects the
+                // run to be cached here); the run was evicted or is not ours: fetch it all.
+                None if first_id != 1 => return Outcome::NeedFullHistory,
                 None => match self
                     .new_run(&history)
                     .and_then(|mut run| run.apply_events(&history.events).map(|_| run))
