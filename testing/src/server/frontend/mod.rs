@@ -31,6 +31,8 @@ pub(crate) struct Frontend {
     pub(crate) namespaces: Arc<Namespaces>,
     pub(crate) long_poll: Duration,
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// Unlocked while a client waits for a result (time for tests).
+    pub(crate) result_waits: Option<super::TimeSkipping>,
 }
 
 fn ok<T>(t: T) -> Rpc<T> {

@@ -46,6 +46,8 @@ pub(crate) struct InFlight {
     pub(crate) busy_runs: std::sync::atomic::AtomicI64,
     pub(crate) pending_transfers: std::sync::atomic::AtomicI64,
     pub(crate) changed: tokio::sync::Notify,
+    /// Busy runs whose only work in flight is started activities, with their number.
+    pub(crate) activity_only: Mutex<HashMap<RunKey, usize>>,
 }
 
 impl InFlight {
@@ -53,6 +55,18 @@ impl InFlight {
     pub(crate) fn idle(&self) -> bool {
         use std::sync::atomic::Ordering::SeqCst;
         self.busy_runs.load(SeqCst) <= 0 && self.pending_transfers.load(SeqCst) <= 0
+    }
+
+    /// True when the only work in flight is started activities that are all `parked` (counted
+    /// by run).
+    pub(crate) fn idle_but(&self, parked: &HashMap<RunKey, usize>) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        let only = self.activity_only.lock().unwrap_or_else(|e| e.into_inner());
+        self.pending_transfers.load(SeqCst) <= 0
+            && self.busy_runs.load(SeqCst) <= only.len() as i64
+            && only
+                .iter()
+                .all(|(run, n)| parked.get(run).is_some_and(|p| p >= n))
     }
 }
 
@@ -293,6 +307,21 @@ impl Engine {
     /// Keeps the count of busy runs (time skipping waits for none) in step with `ms`.
     fn update_busy(&self, ms: &mut MutableState) {
         let busy = ms.is_busy();
+        {
+            let mut only = self
+                .in_flight
+                .activity_only
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            match ms.started_activities_only().filter(|_| busy) {
+                Some(n) => {
+                    only.insert(ms.key.clone(), n);
+                }
+                None => {
+                    only.remove(&ms.key);
+                }
+            }
+        }
         if busy != ms.busy {
             ms.busy = busy;
             self.in_flight.busy_runs.fetch_add(
