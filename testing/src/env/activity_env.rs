@@ -24,7 +24,7 @@ struct State {
 ///
 /// async fn count(ctx: ActivityContext, to: u32) -> Result<u32, ActivityError> {
 ///     for i in 1..=to {
-///         ctx.heartbeat(i);
+///         ctx.heartbeat((i,));
 ///     }
 ///     Ok(to)
 /// }
@@ -32,7 +32,7 @@ struct State {
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let env = ActivityEnv::new().with_attempt(2);
 /// assert_eq!(env.run(|ctx| count(ctx, 3)).await.unwrap(), 3);
-/// assert_eq!(env.heartbeats::<u32>(), vec![1, 2, 3]);
+/// assert_eq!(env.heartbeats::<(u32,)>(), vec![(1,), (2,), (3,)]);
 /// # }
 /// ```
 #[derive(Clone)]

@@ -127,11 +127,15 @@ impl MockContext {
         let deadline = skipping.clock().now() + by;
         let info = self.ctx.info();
         let _parked = (!info.is_local).then(|| {
-            skipping.park(RunKey {
-                namespace: info.namespace.clone(),
-                workflow_id: info.workflow_id.clone(),
-                run_id: info.run_id.clone(),
-            })
+            skipping.park(
+                RunKey {
+                    namespace: info.namespace.clone(),
+                    workflow_id: info.workflow_id.clone(),
+                    run_id: info.run_id.clone(),
+                },
+                &info.activity_id,
+                info.attempt,
+            )
         });
         skipping.add_skip_point(deadline);
         let mut stopped = self.shared.stopped.subscribe();

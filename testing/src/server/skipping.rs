@@ -20,8 +20,9 @@ pub struct TimeSkipping {
     frozen: bool,
     /// Times a client sleeps until (`TestService.Sleep`): skipping stops there too.
     skip_points: Arc<Mutex<BTreeSet<SystemTime>>>,
-    /// Activities (by run) whose worker said they wait on this clock: they do not hold time.
-    parked: Arc<Mutex<HashMap<RunKey, usize>>>,
+    /// Activity attempts (run, activity id, attempt) whose worker said they wait on this
+    /// clock: they do not hold time.
+    parked: Arc<Mutex<HashMap<(RunKey, String, u32), usize>>>,
     /// Wakes the skipper when locks, skip points or parked activities change.
     changed: Arc<Notify>,
 }
@@ -32,7 +33,7 @@ pub struct TimeSkipping {
 #[must_use = "the activity is parked only while the guard lives"]
 pub struct ParkGuard {
     skipping: TimeSkipping,
-    run: RunKey,
+    attempt: (RunKey, String, u32),
 }
 
 impl Drop for ParkGuard {
@@ -42,10 +43,10 @@ impl Drop for ParkGuard {
             .parked
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = parked.get_mut(&self.run) {
+        if let Some(n) = parked.get_mut(&self.attempt) {
             *n -= 1;
             if *n == 0 {
-                parked.remove(&self.run);
+                parked.remove(&self.attempt);
             }
         }
         drop(parked);
@@ -141,20 +142,21 @@ impl TimeSkipping {
         self.clock.sleep_until(deadline).await;
     }
 
-    /// Marks one running activity of `run` as waiting on the virtual clock (a test's mock that
-    /// takes virtual time): while every started activity of a run is parked, that run does not
-    /// stop time skipping. Lasts until the guard is dropped.
-    pub fn park(&self, run: RunKey) -> ParkGuard {
+    /// Marks attempt `attempt` of activity `activity_id` of `run` as waiting on the virtual
+    /// clock (a test's mock that takes virtual time): while every started activity attempt of
+    /// a run is parked, that run does not stop time skipping. Lasts until the guard is dropped.
+    pub fn park(&self, run: RunKey, activity_id: &str, attempt: u32) -> ParkGuard {
+        let key = (run, activity_id.to_string(), attempt);
         *self
             .parked
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .entry(run.clone())
+            .entry(key.clone())
             .or_default() += 1;
         self.changed.notify_one();
         ParkGuard {
             skipping: self.clone(),
-            run,
+            attempt: key,
         }
     }
 

@@ -46,8 +46,8 @@ pub(crate) struct InFlight {
     pub(crate) busy_runs: std::sync::atomic::AtomicI64,
     pub(crate) pending_transfers: std::sync::atomic::AtomicI64,
     pub(crate) changed: tokio::sync::Notify,
-    /// Busy runs whose only work in flight is started activities, with their number.
-    pub(crate) activity_only: Mutex<HashMap<RunKey, usize>>,
+    /// Busy runs whose only work in flight is started activities, with their ids and attempts.
+    pub(crate) activity_only: Mutex<HashMap<RunKey, Vec<(String, u32)>>>,
 }
 
 impl InFlight {
@@ -57,16 +57,17 @@ impl InFlight {
         self.busy_runs.load(SeqCst) <= 0 && self.pending_transfers.load(SeqCst) <= 0
     }
 
-    /// True when the only work in flight is started activities that are all `parked` (counted
-    /// by run).
-    pub(crate) fn idle_but(&self, parked: &HashMap<RunKey, usize>) -> bool {
+    /// True when the only work in flight is started activity attempts that are all `parked`.
+    pub(crate) fn idle_but(&self, parked: &HashMap<(RunKey, String, u32), usize>) -> bool {
         use std::sync::atomic::Ordering::SeqCst;
         let only = self.activity_only.lock().unwrap_or_else(|e| e.into_inner());
         self.pending_transfers.load(SeqCst) <= 0
             && self.busy_runs.load(SeqCst) <= only.len() as i64
-            && only
-                .iter()
-                .all(|(run, n)| parked.get(run).is_some_and(|p| p >= n))
+            && only.iter().all(|(run, started)| {
+                started
+                    .iter()
+                    .all(|(id, attempt)| parked.contains_key(&(run.clone(), id.clone(), *attempt)))
+            })
     }
 }
 
@@ -314,8 +315,8 @@ impl Engine {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
             match ms.started_activities_only().filter(|_| busy) {
-                Some(n) => {
-                    only.insert(ms.key.clone(), n);
+                Some(started) => {
+                    only.insert(ms.key.clone(), started);
                 }
                 None => {
                     only.remove(&ms.key);

@@ -290,8 +290,8 @@ impl MutableState {
                 || self.children.values().any(|c| c.started.is_none()))
     }
 
-    /// When the run's only work in flight is started activities: how many.
-    pub(crate) fn started_activities_only(&self) -> Option<usize> {
+    /// When the run's only work in flight is started activities: their ids and attempts.
+    pub(crate) fn started_activities_only(&self) -> Option<Vec<(String, u32)>> {
         let other = self.wft.is_some()
             || !self.externals.is_empty()
             || self.children.values().any(|c| c.started.is_none())
@@ -303,7 +303,8 @@ impl MutableState {
             self.activities
                 .values()
                 .filter(|a| a.started.is_some())
-                .count()
+                .map(|a| (a.activity_id.clone(), u32::try_from(a.attempt).unwrap_or(0)))
+                .collect()
         })
     }
 
