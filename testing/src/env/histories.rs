@@ -6,14 +6,22 @@ use std::path::{Path, PathBuf};
 /// Turns a folder of recorded histories into one test per file, in a test target with
 /// `harness = false`. The whole test file is one line:
 ///
-/// ```rust,ignore
-/// reprise_testing::replay_histories!("tests/histories", workflows: [OrderWorkflow, HelloWorkflow]);
+/// ```rust,no_run
+/// # use reprise::workflow::{WorkflowContext, WorkflowResult};
+/// # #[derive(Default)] pub struct OrderWorkflow;
+/// # #[reprise::workflow] impl OrderWorkflow { #[run] pub async fn run(&self, _ctx: &WorkflowContext) -> WorkflowResult<()> { Ok(()) } }
+/// # #[derive(Default)] pub struct RefundWorkflow;
+/// # #[reprise::workflow] impl RefundWorkflow { #[run] pub async fn run(&self, _ctx: &WorkflowContext) -> WorkflowResult<()> { Ok(()) } }
+/// reprise_testing::replay_histories!("tests/histories", workflows: [OrderWorkflow, RefundWorkflow]);
 /// ```
 ///
 /// or, with a [`Replayer`](reprise::replay::Replayer) you configured (a data converter, function
 /// workflows):
 ///
-/// ```rust,ignore
+/// ```rust,no_run
+/// # fn my_replayer() -> reprise::replay::Replayer {
+/// #     reprise::replay::Replayer::new(reprise::workflow::WorkflowRegistry::new())
+/// # }
 /// reprise_testing::replay_histories!("tests/histories", replayer: my_replayer());
 /// ```
 ///
