@@ -1,7 +1,7 @@
 //! The automatic determinism check: every run replayed from its whole history and from every
 //! workflow-task boundary as if the worker had lost its cache there.
 
-use crate::store::{RunKey, Store, StoreError};
+use crate::store::{RunKey, Store};
 use reprise::api::temporal::api::history::v1::History;
 use reprise::converter::DataConverter;
 use reprise::replay::{ReplayError, Replayer};
@@ -129,9 +129,7 @@ pub(crate) fn check(
             run_id: execution.run_id.clone(),
         };
         let history = History {
-            events: store
-                .read_events(&key, 1, usize::MAX)
-                .map_err(StoreError::from)?,
+            events: store.read_events(&key, 1, usize::MAX)?,
         };
         if history.events.is_empty() {
             continue;

@@ -19,7 +19,7 @@ pub struct EnvWorkerBuilder<'a> {
     options: WorkerOptions,
     workflows: WorkflowRegistry,
     activities: ActivityRegistry,
-    check: Vec<fn(&mut WorkflowRegistry) -> Result<(), RegistrationError>>,
+    check: Vec<RegisterFn>,
     error: Option<RegistrationError>,
 }
 
@@ -32,6 +32,9 @@ impl std::fmt::Debug for EnvWorkerBuilder<'_> {
             .finish_non_exhaustive()
     }
 }
+
+/// Registers one workflow type in the env's registry for the determinism check.
+type RegisterFn = fn(&mut WorkflowRegistry) -> Result<(), RegistrationError>;
 
 fn register<W: WorkflowDefinition>(
     registry: &mut WorkflowRegistry,

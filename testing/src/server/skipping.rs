@@ -11,6 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, watch};
 
+/// One activity attempt: its run, activity id and attempt number.
+pub(crate) type Attempt = (RunKey, String, u32);
+
 /// Control of a time-skipping server's clock.
 #[derive(Debug, Clone)]
 pub struct TimeSkipping {
@@ -22,7 +25,7 @@ pub struct TimeSkipping {
     skip_points: Arc<Mutex<BTreeSet<SystemTime>>>,
     /// Activity attempts (run, activity id, attempt) whose worker said they wait on this
     /// clock: they do not hold time.
-    parked: Arc<Mutex<HashMap<(RunKey, String, u32), usize>>>,
+    parked: Arc<Mutex<HashMap<Attempt, usize>>>,
     /// Wakes the skipper when locks, skip points or parked activities change.
     changed: Arc<Notify>,
 }
@@ -33,7 +36,7 @@ pub struct TimeSkipping {
 #[must_use = "the activity is parked only while the guard lives"]
 pub struct ParkGuard {
     skipping: TimeSkipping,
-    attempt: (RunKey, String, u32),
+    attempt: Attempt,
 }
 
 impl Drop for ParkGuard {
@@ -182,6 +185,7 @@ pub(crate) async fn run_skipper(
         tokio::select! {
             _ = in_flight.changed.notified() => {}
             _ = skipping.changed.notified() => {}
+            _ = timers.fired.notified() => {}
             _ = tokio::time::sleep(Duration::from_millis(5)) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
@@ -201,6 +205,10 @@ pub(crate) async fn run_skipper(
             continue;
         }
         let now = skipping.clock.now();
+        if timers.next_fire_time().is_some_and(|t| t <= now) {
+            // Due timers not fired yet: what they cause must happen before time moves on.
+            continue;
+        }
         let next = [
             timers.next_workflow_fire_time(),
             skipping.next_skip_point(now),

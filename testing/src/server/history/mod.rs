@@ -58,7 +58,10 @@ impl InFlight {
     }
 
     /// True when the only work in flight is started activity attempts that are all `parked`.
-    pub(crate) fn idle_but(&self, parked: &HashMap<(RunKey, String, u32), usize>) -> bool {
+    pub(crate) fn idle_but(
+        &self,
+        parked: &HashMap<crate::server::skipping::Attempt, usize>,
+    ) -> bool {
         use std::sync::atomic::Ordering::SeqCst;
         let only = self.activity_only.lock().unwrap_or_else(|e| e.into_inner());
         self.pending_transfers.load(SeqCst) <= 0
