@@ -21,6 +21,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
 
+mod dynamic;
+pub use dynamic::{ContextControl, DynamicActivity};
+
 /// Facts about the running activity attempt.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]

@@ -117,6 +117,15 @@ impl Replayer {
 
     /// Replays one history.
     pub fn replay(&self, history: &History) -> Result<(), ReplayError> {
+        let mut run = self.new_run(history)?;
+        if run.apply_events(&history.events)? {
+            // The history ends with a task in progress: what the code does in it is new.
+            return Ok(());
+        }
+        run.finish_replay()
+    }
+
+    fn new_run(&self, history: &History) -> Result<WorkflowRun, ReplayError> {
         let first = history
             .events
             .first()
@@ -136,14 +145,75 @@ impl Replayer {
                         .collect::<Vec<_>>()
                         .join(", "),
                 })?;
-        let mut run = WorkflowRun::new(
+        WorkflowRun::new(
             run_fn.clone(),
             first,
             self.converter.clone(),
             &self.namespace,
-        )?;
-        if run.apply_events(&history.events)? {
-            // The history ends with a task in progress: what the code does in it is new.
+        )
+    }
+
+    /// Whether `history`'s workflow type is registered with this replayer.
+    pub fn knows(&self, history: &History) -> bool {
+        crate::history::workflow_type(history).is_some_and(|t| self.registry.get(t).is_some())
+    }
+
+    /// The workflow-task boundaries of `history`: the event ids of its `WorkflowTaskStarted`
+    /// events whose task was not failed or timed out (the tasks a worker processed), in order.
+    /// Each is a point where a worker may lose its cached run; see
+    /// [`Replayer::replay_from_task`].
+    pub fn task_boundaries(history: &History) -> Vec<i64> {
+        task_boundaries(&history.events)
+            .map(|i| history.events[i].event_id)
+            .collect()
+    }
+
+    /// Replays `history` as a worker that lost its cached run just before the workflow task
+    /// started at event `started_event_id` (one of [`Replayer::task_boundaries`]): the run is
+    /// rebuilt by replaying the history up to that event, then that task and every later one
+    /// are processed as new (live) tasks, as a worker with the run in its cache does: the
+    /// commands each issues must be the ones the history recorded next, and the history must
+    /// end with nothing left over. A live task that asks for local activities ends the check
+    /// there (their results are not re-run), as does a history ending with a task in progress.
+    pub fn replay_from_task(
+        &self,
+        history: &History,
+        started_event_id: i64,
+    ) -> Result<(), ReplayError> {
+        let events = &history.events;
+        let boundaries: Vec<usize> = task_boundaries(events).collect();
+        let Some(first) = boundaries
+            .iter()
+            .position(|&i| events[i].event_id == started_event_id)
+        else {
+            return Err(ReplayError::InvalidHistory {
+                event_id: started_event_id,
+                message: "not a workflow task boundary of this history (a started workflow \
+                          task that did not fail or time out)"
+                    .into(),
+            });
+        };
+        let mut run = self.new_run(history)?;
+        let mut from = 0;
+        for &end in &boundaries[first..] {
+            if !run.apply_events(&events[from..=end])? {
+                return Err(ReplayError::InvalidHistory {
+                    event_id: events[end].event_id,
+                    message: "the workflow task did not start a new task".into(),
+                });
+            }
+            from = end + 1;
+            if !run.pending_local_activities().is_empty() {
+                return Ok(());
+            }
+            // What a worker would send; the commands stay issued and are matched against the
+            // events the server recorded for them.
+            let _ = run.take_activation();
+        }
+        if from >= events.len() {
+            return Ok(());
+        }
+        if run.apply_events(&events[from..])? {
             return Ok(());
         }
         run.finish_replay()
@@ -269,4 +339,20 @@ impl Replayer {
         }
         Ok(self.replay_loaded(items))
     }
+}
+
+/// Indexes of the `WorkflowTaskStarted` events not followed by a failure or timeout of the task.
+fn task_boundaries(
+    events: &[crate::api::temporal::api::history::v1::HistoryEvent],
+) -> impl Iterator<Item = usize> + '_ {
+    use crate::api::temporal::api::history::v1::history_event::Attributes as E;
+    events.iter().enumerate().filter_map(move |(i, e)| {
+        let started = matches!(e.attributes, Some(E::WorkflowTaskStartedEventAttributes(_)));
+        let failed = matches!(
+            events.get(i + 1).and_then(|n| n.attributes.as_ref()),
+            Some(E::WorkflowTaskFailedEventAttributes(_))
+                | Some(E::WorkflowTaskTimedOutEventAttributes(_))
+        );
+        (started && !failed).then_some(i)
+    })
 }

@@ -46,11 +46,13 @@ mod frontend;
 pub(crate) mod history;
 mod matching;
 mod namespaces;
+mod skipping;
 mod timers;
 mod token;
 mod visibility;
 
 pub use history::Recovery;
+pub use skipping::{ParkGuard, TimeSkipping};
 
 use crate::clock::{Clock, RealClock, VirtualClock};
 use crate::store::{MemoryStore, NamespaceRecord, Store, StoreError};
@@ -91,6 +93,17 @@ pub struct ServerOptions {
     /// then moves at the real pace until a client unlocks skipping (the official SDKs'
     /// time-skipping test environments unlock it while they wait for a result).
     pub time_skipping_locked: bool,
+    /// While skipping is locked, the virtual clock stands still (instead of following real
+    /// time): nothing fires until a client sleeps or waits for a result. Set by
+    /// [`ServerOptions::with_time_skipping_on_wait`].
+    pub time_skipping_frozen: bool,
+    /// Skipping is unlocked while a client waits for a workflow's result (a
+    /// `GetWorkflowExecutionHistory` long poll for the close event). Set by
+    /// [`ServerOptions::with_time_skipping_on_wait`].
+    pub time_skipping_on_result_wait: bool,
+    /// How long closed runs are kept in the namespaces registered at start (default one day,
+    /// as the dev server).
+    pub retention: Duration,
 }
 
 impl std::fmt::Debug for ServerOptions {
@@ -115,6 +128,9 @@ impl Default for ServerOptions {
             long_poll_timeout: Duration::from_secs(60),
             time_skipping: None,
             time_skipping_locked: false,
+            time_skipping_frozen: false,
+            time_skipping_on_result_wait: false,
+            retention: Duration::from_secs(86_400),
         }
     }
 }
@@ -173,6 +189,28 @@ impl ServerOptions {
         options
     }
 
+    /// Time for tests ([`crate::TestEnv`] uses it): a virtual clock starting at `start` that
+    /// stands still, except while a client waits for a workflow's result (a
+    /// `GetWorkflowExecutionHistory` long poll for the close event) or sleeps through the
+    /// `TestService` (or [`TimeSkipping::sleep`]). Then it skips to the next timer whenever no
+    /// work is in flight, and follows real time while work is in flight (so that timeouts of
+    /// stuck work still fire). Skipping starts locked; waits unlock it for their duration.
+    pub fn with_time_skipping_on_wait(mut self, start: std::time::SystemTime) -> Self {
+        let clock = Arc::new(VirtualClock::new(start));
+        self.clock = clock.clone();
+        self.time_skipping = Some(clock);
+        self.time_skipping_locked = true;
+        self.time_skipping_frozen = true;
+        self.time_skipping_on_result_wait = true;
+        self
+    }
+
+    /// Keep closed runs for `retention` in the namespaces registered at start.
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
     /// Cap long polls at `timeout`.
     pub fn with_long_poll_timeout(mut self, timeout: Duration) -> Self {
         self.long_poll_timeout = timeout;
@@ -217,61 +255,6 @@ pub struct TestServer {
     recovery: Recovery,
 }
 
-/// Control of a time-skipping server's clock.
-#[derive(Debug, Clone)]
-pub struct TimeSkipping {
-    clock: Arc<VirtualClock>,
-    locks: Arc<std::sync::atomic::AtomicI64>,
-    /// Times a client sleeps until (`TestService.Sleep`): skipping stops there too.
-    skip_points: Arc<std::sync::Mutex<std::collections::BTreeSet<std::time::SystemTime>>>,
-}
-
-impl TimeSkipping {
-    /// The server's virtual clock (read it, or move it by hand with `advance`).
-    pub fn clock(&self) -> &Arc<VirtualClock> {
-        &self.clock
-    }
-
-    /// Stops automatic skipping until a matching [`TimeSkipping::unlock`] (locks nest).
-    pub fn lock(&self) {
-        self.locks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    /// Undoes one [`TimeSkipping::lock`].
-    pub fn unlock(&self) {
-        self.locks.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    /// Undoes one lock if there is one; false (and nothing changes) when skipping is unlocked.
-    pub(crate) fn try_unlock(&self) -> bool {
-        use std::sync::atomic::Ordering::SeqCst;
-        self.locks
-            .fetch_update(SeqCst, SeqCst, |n| (n > 0).then(|| n - 1))
-            .is_ok()
-    }
-
-    fn is_locked(&self) -> bool {
-        self.locks.load(std::sync::atomic::Ordering::SeqCst) > 0
-    }
-
-    /// A time skipping may jump to even with no timer due then.
-    pub(crate) fn add_skip_point(&self, at: std::time::SystemTime) {
-        self.skip_points
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(at);
-    }
-
-    /// The earliest skip point still ahead of `now` (passed ones are forgotten).
-    fn next_skip_point(&self, now: std::time::SystemTime) -> Option<std::time::SystemTime> {
-        let mut points = self.skip_points.lock().unwrap_or_else(|e| e.into_inner());
-        while points.first().is_some_and(|p| *p <= now) {
-            points.pop_first();
-        }
-        points.first().copied()
-    }
-}
-
 impl TestServer {
     /// Starts a server: binds, registers namespaces, and serves in the background.
     pub async fn start(options: ServerOptions) -> Result<TestServer, ServerError> {
@@ -305,7 +288,7 @@ impl TestServer {
                 id: history::new_id(),
                 description: String::new(),
                 owner_email: String::new(),
-                retention: Duration::from_secs(86_400),
+                retention: options.retention,
                 search_attributes: custom.clone(),
                 data: BTreeMap::new(),
             })?;
@@ -357,48 +340,20 @@ impl TestServer {
             })
         };
         let namespaces = Arc::new(namespaces::Namespaces::new(store));
-        let skipping = options.time_skipping.clone().map(|clock| TimeSkipping {
-            clock,
-            locks: Arc::new(std::sync::atomic::AtomicI64::new(i64::from(
+        let skipping = options.time_skipping.clone().map(|clock| {
+            TimeSkipping::new(
+                clock,
                 options.time_skipping_locked,
-            ))),
-            skip_points: Arc::default(),
+                options.time_skipping_frozen,
+            )
         });
         let skipper = skipping.clone().map(|skipping| {
-            let in_flight = engine.in_flight.clone();
-            let timers = timer_queue.clone();
-            let mut stop = shutdown_rx.clone();
-            tokio::spawn(async move {
-                // Between jumps the virtual clock moves at the real pace, so that timeouts of
-                // work in flight still fire.
-                let mut last = tokio::time::Instant::now();
-                loop {
-                    tokio::select! {
-                        _ = in_flight.changed.notified() => {}
-                        _ = tokio::time::sleep(Duration::from_millis(5)) => {}
-                        _ = stop.wait_for(|s| *s) => return,
-                    }
-                    let real = tokio::time::Instant::now();
-                    skipping.clock.advance(real - last);
-                    last = real;
-                    if skipping.is_locked() || !in_flight.idle() {
-                        continue;
-                    }
-                    let now = skipping.clock.now();
-                    let next = [
-                        timers.next_workflow_fire_time(),
-                        skipping.next_skip_point(now),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .min();
-                    if let Some(next) = next
-                        && next > now
-                    {
-                        skipping.clock.set(next);
-                    }
-                }
-            })
+            tokio::spawn(skipping::run_skipper(
+                skipping,
+                engine.in_flight.clone(),
+                timer_queue.clone(),
+                shutdown_rx.clone(),
+            ))
         });
         let timers = {
             let engine = engine.clone();
@@ -413,6 +368,9 @@ impl TestServer {
             namespaces: namespaces.clone(),
             long_poll: options.long_poll_timeout,
             shutdown: shutdown_rx.clone(),
+            result_waits: skipping
+                .clone()
+                .filter(|_| options.time_skipping_on_result_wait),
         })
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)

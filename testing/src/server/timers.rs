@@ -33,6 +33,9 @@ impl PartialOrd for Entry {
 pub(crate) struct Timers {
     heap: Mutex<(u64, BinaryHeap<Reverse<Entry>>)>,
     changed: Notify,
+    /// Notified after each batch of due timers has been fired (time skipping waits for it
+    /// before it jumps again).
+    pub(crate) fired: Notify,
 }
 
 impl Timers {
@@ -91,8 +94,13 @@ impl Timers {
         fire: impl Fn(RunKey, SystemTime, TimerKind) + Send + Sync,
     ) {
         loop {
-            for (run, fire_at, kind) in self.pop_due(clock.now()) {
+            let due = self.pop_due(clock.now());
+            let any = !due.is_empty();
+            for (run, fire_at, kind) in due {
                 fire(run, fire_at, kind);
+            }
+            if any {
+                self.fired.notify_one();
             }
             let next = self.next_fire_time();
             tokio::select! {

@@ -67,6 +67,7 @@ impl Frontend {
                 (!ms.is_open()).then_some(ms.next_event_id - 1)
             };
             let last = if req.wait_new_event {
+                let _unlocked = self.result_waits.as_ref().map(|s| s.unlocked());
                 engine.wait_for(&key, deadline, closed).await?
             } else {
                 engine.read_run(&key, closed)?

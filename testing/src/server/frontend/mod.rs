@@ -31,6 +31,8 @@ pub(crate) struct Frontend {
     pub(crate) namespaces: Arc<Namespaces>,
     pub(crate) long_poll: Duration,
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// Unlocked while a client waits for a result (time for tests).
+    pub(crate) result_waits: Option<super::TimeSkipping>,
 }
 
 fn ok<T>(t: T) -> Rpc<T> {
@@ -245,6 +247,19 @@ impl WorkflowService for Frontend {
         let failure = r
             .failure
             .ok_or_else(|| invalid("Failure is not set on request."))?;
+        if r.last_heartbeat_details.is_some() {
+            // As the official server: the failing attempt's last heartbeat details are kept for
+            // the next attempt (the worker's last heartbeat may not have been sent yet).
+            let (run, scheduled_event_id, attempt) = Engine::activity_by_token(&r.task_token)?;
+            self.engine.heartbeat(
+                &run,
+                ActivityRef::Token {
+                    scheduled_event_id,
+                    attempt,
+                },
+                r.last_heartbeat_details,
+            )?;
+        }
         self.activity_by_token(
             &r.task_token,
             ActivityOutcome::Failed(Box::new(failure)),

@@ -46,6 +46,8 @@ pub(crate) struct InFlight {
     pub(crate) busy_runs: std::sync::atomic::AtomicI64,
     pub(crate) pending_transfers: std::sync::atomic::AtomicI64,
     pub(crate) changed: tokio::sync::Notify,
+    /// Busy runs whose only work in flight is started activities, with their ids and attempts.
+    pub(crate) activity_only: Mutex<HashMap<RunKey, Vec<(String, u32)>>>,
 }
 
 impl InFlight {
@@ -53,6 +55,22 @@ impl InFlight {
     pub(crate) fn idle(&self) -> bool {
         use std::sync::atomic::Ordering::SeqCst;
         self.busy_runs.load(SeqCst) <= 0 && self.pending_transfers.load(SeqCst) <= 0
+    }
+
+    /// True when the only work in flight is started activity attempts that are all `parked`.
+    pub(crate) fn idle_but(
+        &self,
+        parked: &HashMap<crate::server::skipping::Attempt, usize>,
+    ) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        let only = self.activity_only.lock().unwrap_or_else(|e| e.into_inner());
+        self.pending_transfers.load(SeqCst) <= 0
+            && self.busy_runs.load(SeqCst) <= only.len() as i64
+            && only.iter().all(|(run, started)| {
+                started
+                    .iter()
+                    .all(|(id, attempt)| parked.contains_key(&(run.clone(), id.clone(), *attempt)))
+            })
     }
 }
 
@@ -293,6 +311,21 @@ impl Engine {
     /// Keeps the count of busy runs (time skipping waits for none) in step with `ms`.
     fn update_busy(&self, ms: &mut MutableState) {
         let busy = ms.is_busy();
+        {
+            let mut only = self
+                .in_flight
+                .activity_only
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            match ms.started_activities_only().filter(|_| busy) {
+                Some(started) => {
+                    only.insert(ms.key.clone(), started);
+                }
+                None => {
+                    only.remove(&ms.key);
+                }
+            }
+        }
         if busy != ms.busy {
             ms.busy = busy;
             self.in_flight.busy_runs.fetch_add(

@@ -322,6 +322,24 @@ impl MutableState {
                 || self.children.values().any(|c| c.started.is_none()))
     }
 
+    /// When the run's only work in flight is started activities: their ids and attempts.
+    pub(crate) fn started_activities_only(&self) -> Option<Vec<(String, u32)>> {
+        let other = self.wft.is_some()
+            || !self.externals.is_empty()
+            || self.children.values().any(|c| c.started.is_none())
+            || self
+                .activities
+                .values()
+                .any(|a| a.started.is_none() && a.attempt_scheduled_time <= self.now);
+        (!other).then(|| {
+            self.activities
+                .values()
+                .filter(|a| a.started.is_some())
+                .map(|a| (a.activity_id.clone(), u32::try_from(a.attempt).unwrap_or(0)))
+                .collect()
+        })
+    }
+
     /// True while the run can still change.
     pub(crate) fn is_open(&self) -> bool {
         self.status == WorkflowExecutionStatus::Running
