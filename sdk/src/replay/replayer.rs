@@ -196,6 +196,11 @@ impl Replayer {
         let mut run = self.new_run(history)?;
         let mut from = 0;
         for &end in &boundaries[first..] {
+            // A live task receives its updates as protocol messages, not as events: deliver the
+            // ones its completion accepted, as the server did.
+            for update in self.updates_accepted_after(&events[end + 1..]) {
+                run.push_update(update);
+            }
             if !run.apply_events(&events[from..=end])? {
                 return Err(ReplayError::InvalidHistory {
                     event_id: events[end].event_id,
@@ -217,6 +222,46 @@ impl Replayer {
             return Ok(());
         }
         run.finish_replay()
+    }
+
+    /// The updates accepted by the completion of the task that starts right before `rest`, as
+    /// the requests the server delivered with that task.
+    fn updates_accepted_after(
+        &self,
+        rest: &[crate::api::temporal::api::history::v1::HistoryEvent],
+    ) -> Vec<crate::workflow::PendingUpdate> {
+        use crate::api::temporal::api::history::v1::history_event::Attributes as E;
+        let mut updates = Vec::new();
+        for event in rest {
+            match &event.attributes {
+                Some(E::WorkflowTaskScheduledEventAttributes(_))
+                | Some(E::WorkflowTaskStartedEventAttributes(_)) => break,
+                Some(E::WorkflowExecutionUpdateAcceptedEventAttributes(a)) => {
+                    let request = a.accepted_request.clone().unwrap_or_default();
+                    let input = request.input.clone().unwrap_or_default();
+                    let args = input.args.map(|p| p.payloads).unwrap_or_default();
+                    let args = self.converter.decode_payloads(args.clone()).unwrap_or(args);
+                    updates.push(crate::workflow::PendingUpdate {
+                        input: crate::workflow::UpdateInput {
+                            id: request
+                                .meta
+                                .as_ref()
+                                .map(|m| m.update_id.clone())
+                                .unwrap_or_default(),
+                            name: input.name,
+                            args,
+                        },
+                        protocol_instance_id: a.protocol_instance_id.clone(),
+                        request_message_id: a.accepted_request_message_id.clone(),
+                        sequencing_event_id: a.accepted_request_sequencing_event_id,
+                        request,
+                        run_validator: true,
+                    });
+                }
+                _ => {}
+            }
+        }
+        updates
     }
 
     /// Replays labelled histories in parallel; results keep the input order.

@@ -279,6 +279,13 @@ impl TestEnv {
             .export_history_json()
             .await?;
         let path = path.as_ref();
+        // Fixture folders are often new: create what is missing.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| TestEnvError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
         std::fs::write(path, json).map_err(|source| TestEnvError::Io {
             path: path.to_path_buf(),
             source,
