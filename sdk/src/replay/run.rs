@@ -884,7 +884,7 @@ impl WorkflowRun {
     fn apply_job(&mut self, job: Job) {
         match job {
             Job::Signal { name, input } => ops::deliver_signal(&self.shared, name, input),
-            Job::Update(update) => ops::deliver_update(&self.ctx, *update),
+            Job::Update(update) => ops::deliver_update(&self.shared, *update),
             Job::Cancel { reason } => {
                 let mut state = self.shared.borrow_mut();
                 state.cancel_requested = Some(reason);
