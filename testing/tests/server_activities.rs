@@ -7,28 +7,12 @@ use reprise::api::temporal::api::command::v1::{self as cmd, command::Attributes 
 use reprise::api::temporal::api::enums::v1::{
     CommandType, EventType as E, RetryState, TimeoutType,
 };
-use reprise::api::temporal::api::failure::v1::{
-    ApplicationFailureInfo, Failure, failure::FailureInfo,
-};
+use reprise::api::temporal::api::failure::v1::{Failure, failure::FailureInfo};
 use reprise::api::temporal::api::history::v1::history_event::Attributes as Ev;
 use reprise::api::temporal::api::workflowservice::v1 as ws;
 use reprise::client::WorkflowOptions;
 use std::time::{Duration, Instant};
 use support::*;
-
-fn app_failure(message: &str, non_retryable: bool) -> Failure {
-    Failure {
-        message: message.into(),
-        failure_info: Some(FailureInfo::ApplicationFailureInfo(
-            ApplicationFailureInfo {
-                r#type: "TestError".into(),
-                non_retryable,
-                ..Default::default()
-            },
-        )),
-        ..Default::default()
-    }
-}
 
 async fn fail_activity(client: &reprise::client::Client, token: Vec<u8>, failure: Failure) {
     client

@@ -5,29 +5,12 @@
 mod support;
 
 use reprise::api::temporal::api::enums::v1::{EventType as E, WorkflowExecutionStatus};
-use reprise::api::temporal::api::failure::v1::{
-    ApplicationFailureInfo, Failure, failure::FailureInfo,
-};
 use reprise::api::temporal::api::history::v1::history_event::Attributes as Ev;
 use reprise::client::{ClientError, WorkflowOptions};
 use reprise_testing::clock::Clock as _;
 use reprise_testing::server::{ServerOptions, TestServer};
 use std::time::{Duration, Instant};
 use support::*;
-
-fn app_failure(message: &str, non_retryable: bool) -> Failure {
-    Failure {
-        message: message.into(),
-        failure_info: Some(FailureInfo::ApplicationFailureInfo(
-            ApplicationFailureInfo {
-                r#type: "TestError".into(),
-                non_retryable,
-                ..Default::default()
-            },
-        )),
-        ..Default::default()
-    }
-}
 
 #[tokio::test]
 async fn run_timeout_and_id_policies() {

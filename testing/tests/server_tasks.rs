@@ -9,9 +9,6 @@ use reprise::api::temporal::api::command::v1::{self as cmd, command::Attributes 
 use reprise::api::temporal::api::enums::v1::{
     CommandType, EventType as E, TimeoutType, WorkflowTaskFailedCause,
 };
-use reprise::api::temporal::api::failure::v1::{
-    ApplicationFailureInfo, Failure, failure::FailureInfo,
-};
 use reprise::api::temporal::api::history::v1::history_event::Attributes as Ev;
 use reprise::api::temporal::api::taskqueue::v1::StickyExecutionAttributes;
 use reprise::api::temporal::api::workflowservice::v1 as ws;
@@ -21,20 +18,6 @@ use reprise_testing::server::ServerOptions;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use support::*;
-
-fn app_failure(message: &str, non_retryable: bool) -> Failure {
-    Failure {
-        message: message.into(),
-        failure_info: Some(FailureInfo::ApplicationFailureInfo(
-            ApplicationFailureInfo {
-                r#type: "TestError".into(),
-                non_retryable,
-                ..Default::default()
-            },
-        )),
-        ..Default::default()
-    }
-}
 
 #[tokio::test]
 async fn timers_fire_and_cancel() {

@@ -120,7 +120,7 @@ impl WorkflowContext {
     /// A durable timer: resolves after `duration` of workflow time (`Err` if canceled).
     #[track_caller]
     pub fn sleep(&self, duration: Duration) -> TimerFuture {
-        operations::start_timer(self, duration, Location::caller())
+        operations::start_timer(&self.shared, &self.scope, duration, Location::caller())
     }
 
     /// An activity, by its `#[activities]` method (`Payments::charge`): argument and result types
@@ -134,7 +134,8 @@ impl WorkflowContext {
         let _ = activity;
         let name = super::definition::activity_name::<F::Group, F>();
         ActivityCall::new(
-            self.clone(),
+            self.shared.clone(),
+            self.scope.clone(),
             name,
             args.to_payloads(&self.shared.borrow().converter),
             Location::caller(),
@@ -151,7 +152,8 @@ impl WorkflowContext {
         let _ = activity;
         let name = super::definition::activity_name::<F::Group, F>();
         LocalActivityCall::new(
-            self.clone(),
+            self.shared.clone(),
+            self.scope.clone(),
             name,
             args.to_payloads(&self.shared.borrow().converter),
             Location::caller(),
@@ -171,7 +173,8 @@ impl WorkflowContext {
         let _ = run;
         let name = <F::Workflow as super::WorkflowDefinition>::NAME;
         ChildWorkflowCall::new(
-            self.clone(),
+            self.shared.clone(),
+            self.scope.clone(),
             name,
             args.to_payloads(&self.shared.borrow().converter),
             Location::caller(),
@@ -191,7 +194,7 @@ impl WorkflowContext {
         let name = super::definition::handler_name::<F::Workflow, F>();
         let payloads = args.to_payloads(&self.shared.borrow().converter);
         operations::signal_external(
-            self,
+            &self.shared,
             workflow_id,
             run_id,
             name,
@@ -210,7 +213,8 @@ impl WorkflowContext {
         args: impl ToPayloads,
     ) -> ActivityCall<T> {
         ActivityCall::new(
-            self.clone(),
+            self.shared.clone(),
+            self.scope.clone(),
             activity_type,
             args.to_payloads(&self.shared.borrow().converter),
             Location::caller(),
@@ -225,7 +229,8 @@ impl WorkflowContext {
         args: impl ToPayloads,
     ) -> LocalActivityCall<T> {
         LocalActivityCall::new(
-            self.clone(),
+            self.shared.clone(),
+            self.scope.clone(),
             activity_type,
             args.to_payloads(&self.shared.borrow().converter),
             Location::caller(),
@@ -240,7 +245,8 @@ impl WorkflowContext {
         args: impl ToPayloads,
     ) -> ChildWorkflowCall<T> {
         ChildWorkflowCall::new(
-            self.clone(),
+            self.shared.clone(),
+            self.scope.clone(),
             workflow_type,
             args.to_payloads(&self.shared.borrow().converter),
             Location::caller(),
@@ -258,7 +264,7 @@ impl WorkflowContext {
     ) -> ExternalFuture {
         let payloads = args.to_payloads(&self.shared.borrow().converter);
         operations::signal_external(
-            self,
+            &self.shared,
             workflow_id,
             run_id,
             signal_name,
@@ -271,7 +277,7 @@ impl WorkflowContext {
     /// Asks another workflow to cancel.
     #[track_caller]
     pub fn cancel_external(&self, workflow_id: &str, run_id: Option<&str>) -> ExternalFuture {
-        operations::cancel_external(self, workflow_id, run_id, false, Location::caller())
+        operations::cancel_external(&self.shared, workflow_id, run_id, false, Location::caller())
     }
 
     /// Ends this run and starts a new one of the same workflow with `args`: return the result as
@@ -629,7 +635,7 @@ impl WorkflowContext {
             validator: None,
             handler: erased,
         });
-        super::operations::deliver_buffered_updates(self);
+        super::operations::deliver_buffered_updates(&self.shared);
     }
 
     /// Registers an update handler. Its result (or failure) is the update's outcome.
@@ -700,7 +706,7 @@ impl WorkflowContext {
                 handler: erased,
             },
         );
-        super::operations::deliver_buffered_updates(self);
+        super::operations::deliver_buffered_updates(&self.shared);
     }
 }
 

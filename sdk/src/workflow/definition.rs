@@ -1,7 +1,7 @@
 //! The typed handler references of workflow code: the workflow handler shapes (`#[run]`,
 //! `#[signal]`, `#[query]`, `#[update]` methods taking `&WorkflowContext`) implement the method
-//! traits of the crate's shared `definition` room, re-exported here with the activity ones
-//! under their public path `reprise::workflow::definition`.
+//! traits of `crate::definition` (a private room), re-exported here with the activity ones under
+//! their public path `reprise::workflow::definition`.
 
 use super::{WorkflowContext, WorkflowResult};
 use crate::converter::ToPayloads;

@@ -180,6 +180,16 @@ pub struct UpdateInput {
     pub args: Vec<Payload>,
 }
 
+impl UpdateInput {
+    /// Decodes the arguments.
+    pub fn decode<A: crate::converter::FromPayloads>(
+        &self,
+        ctx: &WorkflowContext,
+    ) -> Result<A, ConversionError> {
+        A::from_payloads(&ctx.shared.borrow().converter, &self.args)
+    }
+}
+
 /// An update waiting for its handler.
 #[derive(Clone, Debug)]
 pub(crate) struct PendingUpdate {

@@ -4,6 +4,9 @@
 use reprise::api::temporal::api::command::v1::{self as cmd, Command, command::Attributes as A};
 use reprise::api::temporal::api::common::v1::{ActivityType, Payloads, RetryPolicy};
 use reprise::api::temporal::api::enums::v1::{CommandType, EventType, TaskQueueKind};
+use reprise::api::temporal::api::failure::v1::{
+    ApplicationFailureInfo, Failure, failure::FailureInfo,
+};
 use reprise::api::temporal::api::history::v1::History;
 use reprise::api::temporal::api::taskqueue::v1::TaskQueue;
 use reprise::api::temporal::api::workflowservice::v1 as ws;
@@ -21,6 +24,21 @@ pub(crate) async fn start_with(options: ServerOptions) -> (TestServer, Client) {
 
 pub(crate) async fn start() -> (TestServer, Client) {
     start_with(ServerOptions::default()).await
+}
+
+/// An application failure of type `TestError`, as a worker reports it.
+pub(crate) fn app_failure(message: &str, non_retryable: bool) -> Failure {
+    Failure {
+        message: message.into(),
+        failure_info: Some(FailureInfo::ApplicationFailureInfo(
+            ApplicationFailureInfo {
+                r#type: "TestError".into(),
+                non_retryable,
+                ..Default::default()
+            },
+        )),
+        ..Default::default()
+    }
 }
 
 pub(crate) fn queue(name: &str) -> Option<TaskQueue> {
