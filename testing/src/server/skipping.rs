@@ -11,8 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, watch};
 
-/// One activity attempt: its run, activity id and attempt number.
-pub(crate) type Attempt = (RunKey, String, u32);
+pub(crate) use super::history::Attempt;
 
 /// Control of a time-skipping server's clock.
 #[derive(Debug, Clone)]

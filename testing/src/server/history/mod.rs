@@ -50,6 +50,9 @@ pub(crate) struct InFlight {
     pub(crate) activity_only: Mutex<HashMap<RunKey, Vec<(String, u32)>>>,
 }
 
+/// One activity attempt: its run, activity id and attempt number (what time skipping parks).
+pub(crate) type Attempt = (RunKey, String, u32);
+
 impl InFlight {
     /// True when nothing is in flight.
     pub(crate) fn idle(&self) -> bool {
@@ -58,10 +61,7 @@ impl InFlight {
     }
 
     /// True when the only work in flight is started activity attempts that are all `parked`.
-    pub(crate) fn idle_but(
-        &self,
-        parked: &HashMap<crate::server::skipping::Attempt, usize>,
-    ) -> bool {
+    pub(crate) fn idle_but(&self, parked: &HashMap<Attempt, usize>) -> bool {
         use std::sync::atomic::Ordering::SeqCst;
         let only = self.activity_only.lock().unwrap_or_else(|e| e.into_inner());
         self.pending_transfers.load(SeqCst) <= 0
