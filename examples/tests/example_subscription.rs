@@ -9,21 +9,9 @@ use reprise_examples::subscription::{
 use reprise_testing::TestEnv;
 use std::time::Duration;
 
-/// With `REPRISE_RECORD_HISTORIES=1`, saves a run's history under `examples/histories/`, where
-/// `tests/histories.rs` replays it in CI.
-async fn record(
-    env: &TestEnv,
-    workflow_id: &str,
-    name: &str,
-) -> Result<(), Box<dyn std::error::Error>> {
-    if std::env::var_os("REPRISE_RECORD_HISTORIES").is_some() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("histories")
-            .join(name);
-        env.save_history(workflow_id, path).await?;
-    }
-    Ok(())
-}
+#[path = "support/record.rs"]
+mod support;
+use support::record;
 
 const DAY: Duration = Duration::from_secs(86_400);
 

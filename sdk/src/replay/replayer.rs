@@ -237,26 +237,11 @@ impl Replayer {
                 Some(E::WorkflowTaskScheduledEventAttributes(_))
                 | Some(E::WorkflowTaskStartedEventAttributes(_)) => break,
                 Some(E::WorkflowExecutionUpdateAcceptedEventAttributes(a)) => {
-                    let request = a.accepted_request.clone().unwrap_or_default();
-                    let input = request.input.clone().unwrap_or_default();
-                    let args = input.args.map(|p| p.payloads).unwrap_or_default();
-                    let args = self.converter.decode_payloads(args.clone()).unwrap_or(args);
-                    updates.push(crate::workflow::PendingUpdate {
-                        input: crate::workflow::UpdateInput {
-                            id: request
-                                .meta
-                                .as_ref()
-                                .map(|m| m.update_id.clone())
-                                .unwrap_or_default(),
-                            name: input.name,
-                            args,
-                        },
-                        protocol_instance_id: a.protocol_instance_id.clone(),
-                        request_message_id: a.accepted_request_message_id.clone(),
-                        sequencing_event_id: a.accepted_request_sequencing_event_id,
-                        request,
-                        run_validator: true,
-                    });
+                    updates.push(super::run::read_ahead::accepted_update(
+                        a,
+                        &self.converter,
+                        true,
+                    ));
                 }
                 _ => {}
             }

@@ -15,7 +15,7 @@ mod activation;
 mod command_events;
 mod jobs;
 mod live_task;
-mod read_ahead;
+pub(crate) mod read_ahead;
 
 use super::error::ReplayError;
 use super::matching;

@@ -76,32 +76,40 @@ impl WorkflowRun {
                     }
                 }
                 Some(E::WorkflowExecutionUpdateAcceptedEventAttributes(a)) => {
-                    let request = a.accepted_request.clone().unwrap_or_default();
-                    let input = request.input.clone().unwrap_or_default();
-                    let args = input.args.map(|p| p.payloads).unwrap_or_default();
-                    let args = state
-                        .converter
-                        .decode_payloads(args.clone())
-                        .unwrap_or(args);
-                    self.jobs.push(Job::Update(Box::new(PendingUpdate {
-                        input: UpdateInput {
-                            id: request
-                                .meta
-                                .as_ref()
-                                .map(|m| m.update_id.clone())
-                                .unwrap_or_default(),
-                            name: input.name,
-                            args,
-                        },
-                        protocol_instance_id: a.protocol_instance_id.clone(),
-                        request_message_id: a.accepted_request_message_id.clone(),
-                        sequencing_event_id: a.accepted_request_sequencing_event_id,
-                        request,
-                        run_validator: false,
-                    })));
+                    let update = accepted_update(a, &state.converter, false);
+                    self.jobs.push(Job::Update(Box::new(update)));
                 }
                 _ => {}
             }
         }
+    }
+}
+
+/// The update request an `UpdateAccepted` event records, as the handler receives it
+/// (`run_validator`: whether it arrives as a live request whose validator runs again).
+pub(crate) fn accepted_update(
+    a: &crate::api::temporal::api::history::v1::WorkflowExecutionUpdateAcceptedEventAttributes,
+    converter: &crate::converter::DataConverter,
+    run_validator: bool,
+) -> PendingUpdate {
+    let request = a.accepted_request.clone().unwrap_or_default();
+    let input = request.input.clone().unwrap_or_default();
+    let args = input.args.map(|p| p.payloads).unwrap_or_default();
+    let args = converter.decode_payloads(args.clone()).unwrap_or(args);
+    PendingUpdate {
+        input: UpdateInput {
+            id: request
+                .meta
+                .as_ref()
+                .map(|m| m.update_id.clone())
+                .unwrap_or_default(),
+            name: input.name,
+            args,
+        },
+        protocol_instance_id: a.protocol_instance_id.clone(),
+        request_message_id: a.accepted_request_message_id.clone(),
+        sequencing_event_id: a.accepted_request_sequencing_event_id,
+        request,
+        run_validator,
     }
 }
