@@ -137,7 +137,7 @@ impl MockContext {
                 info.attempt,
             )
         });
-        skipping.add_skip_point(deadline);
+        let _point = skipping.add_skip_point(deadline);
         let mut stopped = self.shared.stopped.subscribe();
         tokio::select! {
             _ = skipping.clock().sleep_until(deadline) => {}

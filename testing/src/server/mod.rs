@@ -348,10 +348,12 @@ impl TestServer {
             )
         });
         let skipper = skipping.clone().map(|skipping| {
+            let engine = engine.clone();
             tokio::spawn(skipping::run_skipper(
                 skipping,
                 engine.in_flight.clone(),
                 timer_queue.clone(),
+                move |run, kind| engine.timer_is_live(run, kind),
                 shutdown_rx.clone(),
             ))
         });

@@ -4,8 +4,8 @@
 use super::history::InFlight;
 use super::timers::Timers;
 use crate::clock::{Clock as _, VirtualClock};
-use crate::store::RunKey;
-use std::collections::{BTreeSet, HashMap};
+use crate::store::{RunKey, TimerKind};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -20,8 +20,9 @@ pub struct TimeSkipping {
     locks: Arc<AtomicI64>,
     /// Whether the clock stands still while locked (else it follows real time).
     frozen: bool,
-    /// Times a client sleeps until (`TestService.Sleep`): skipping stops there too.
-    skip_points: Arc<Mutex<BTreeSet<SystemTime>>>,
+    /// Times a client sleeps until (`TestService.Sleep`), with how many sleep there: skipping
+    /// stops there too, and time stays there until the sleepers have seen it.
+    skip_points: Arc<Mutex<BTreeMap<SystemTime, usize>>>,
     /// Activity attempts (run, activity id, attempt) whose worker said they wait on this
     /// clock: they do not hold time.
     parked: Arc<Mutex<HashMap<Attempt, usize>>>,
@@ -52,6 +53,32 @@ impl Drop for ParkGuard {
             }
         }
         drop(parked);
+        self.skipping.changed.notify_one();
+    }
+}
+
+/// Returned by [`TimeSkipping::add_skip_point`]: the point lasts until this is dropped.
+#[derive(Debug)]
+#[must_use = "the skip point lasts only while the guard lives"]
+pub(crate) struct SkipPoint {
+    skipping: TimeSkipping,
+    at: SystemTime,
+}
+
+impl Drop for SkipPoint {
+    fn drop(&mut self) {
+        let mut points = self
+            .skipping
+            .skip_points
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = points.get_mut(&self.at) {
+            *n -= 1;
+            if *n == 0 {
+                points.remove(&self.at);
+            }
+        }
+        drop(points);
         self.skipping.changed.notify_one();
     }
 }
@@ -116,22 +143,33 @@ impl TimeSkipping {
         self.locks.load(SeqCst) > 0
     }
 
-    /// A time skipping may jump to even with no timer due then.
-    pub(crate) fn add_skip_point(&self, at: SystemTime) {
-        self.skip_points
+    /// A time skipping may jump to even with no timer due then; while the returned guard lives,
+    /// the clock does not run past it on its own (the sleeper sees exactly that time).
+    pub(crate) fn add_skip_point(&self, at: SystemTime) -> SkipPoint {
+        *self
+            .skip_points
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(at);
+            .entry(at)
+            .or_default() += 1;
         self.changed.notify_one();
+        SkipPoint {
+            skipping: self.clone(),
+            at,
+        }
     }
 
-    /// The earliest skip point still ahead of `now` (passed ones are forgotten).
-    fn next_skip_point(&self, now: SystemTime) -> Option<SystemTime> {
-        let mut points = self.skip_points.lock().unwrap_or_else(|e| e.into_inner());
-        while points.first().is_some_and(|p| *p <= now) {
-            points.pop_first();
-        }
-        points.first().copied()
+    /// Whether a sleeper's point is at or before `now`: it has not seen its time yet, so time
+    /// must not jump on.
+    fn point_reached(&self, now: SystemTime) -> bool {
+        let points = self.skip_points.lock().unwrap_or_else(|e| e.into_inner());
+        points.range(..=now).next().is_some()
+    }
+
+    /// The earliest skip point at or after `from`.
+    fn next_skip_point(&self, from: SystemTime) -> Option<SystemTime> {
+        let points = self.skip_points.lock().unwrap_or_else(|e| e.into_inner());
+        points.range(from..).next().map(|(at, _)| *at)
     }
 
     /// Moves the clock by exactly `by`, skipping through the timers that fall due on the way
@@ -139,8 +177,10 @@ impl TimeSkipping {
     /// locks it again. Completes early if the server stops.
     pub async fn sleep(&self, by: Duration) {
         let deadline = self.clock.now() + by;
+        // Dropped in reverse order: skipping is locked again before the point goes, so the
+        // clock cannot run on past the deadline in between.
+        let _point = self.add_skip_point(deadline);
         let _unlocked = self.unlocked();
-        self.add_skip_point(deadline);
         self.clock.sleep_until(deadline).await;
     }
 
@@ -177,6 +217,7 @@ pub(crate) async fn run_skipper(
     skipping: TimeSkipping,
     in_flight: Arc<InFlight>,
     timers: Arc<Timers>,
+    is_live: impl Fn(&RunKey, &TimerKind) -> bool,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut last = tokio::time::Instant::now();
@@ -190,9 +231,14 @@ pub(crate) async fn run_skipper(
         }
         let real = tokio::time::Instant::now();
         let locked = skipping.is_locked();
-        if !(skipping.frozen && locked) {
-            // Real pace, but never past a point a client sleeps until.
-            let now = skipping.clock.now();
+        let idle = skipping.idle(&in_flight);
+        let now = skipping.clock.now();
+        // Real pace while work runs (a real activity's timeouts need it) or while locked and
+        // not frozen; never past a point a client sleeps until, nor on while a timer due now
+        // has not fired (its events carry its own time). Unlocked with nothing in flight,
+        // time either jumps (below) or stands still.
+        let paced = if locked { !skipping.frozen } else { !idle };
+        if paced && !timers.due_unfired(now) {
             let mut to = now + (real - last);
             if let Some(point) = skipping.next_skip_point(now) {
                 to = to.min(point);
@@ -200,17 +246,18 @@ pub(crate) async fn run_skipper(
             skipping.clock.set(to);
         }
         last = real;
-        if locked || !skipping.idle(&in_flight) {
+        if locked || !idle {
             continue;
         }
         let now = skipping.clock.now();
-        if timers.next_fire_time().is_some_and(|t| t <= now) {
-            // Due timers not fired yet: what they cause must happen before time moves on.
+        if timers.due_unfired(now) || skipping.point_reached(now) {
+            // Due timers not fired yet, or a sleeper not woken yet: what they cause must happen
+            // before time moves on.
             continue;
         }
         let next = [
-            timers.next_workflow_fire_time(),
-            skipping.next_skip_point(now),
+            timers.next_workflow_fire_time(&is_live),
+            skipping.next_skip_point(now + Duration::from_nanos(1)),
         ]
         .into_iter()
         .flatten()

@@ -4,6 +4,7 @@ use crate::clock::Clock;
 use crate::store::{RunKey, TimerKind};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 use tokio::sync::{Notify, watch};
@@ -36,6 +37,8 @@ pub(crate) struct Timers {
     /// Notified after each batch of due timers has been fired (time skipping waits for it
     /// before it jumps again).
     pub(crate) fired: Notify,
+    /// Timers taken off the queue and not fired yet.
+    firing: std::sync::atomic::AtomicUsize,
 }
 
 impl Timers {
@@ -63,18 +66,37 @@ impl Timers {
         guard.1.peek().map(|Reverse(e)| e.fire_at)
     }
 
-    /// The earliest fire time of a timer that workflows wait for (retention deletions excluded):
-    /// where time skipping may jump.
-    pub(crate) fn next_workflow_fire_time(&self) -> Option<SystemTime> {
-        let guard = self.heap.lock().unwrap_or_else(|e| e.into_inner());
-        guard
-            .1
-            .iter()
-            .filter(|Reverse(e)| e.kind != TimerKind::Retention)
-            .map(|Reverse(e)| e.fire_at)
-            .min()
+    /// The earliest fire time of a timer that workflows wait for (retention deletions and
+    /// timers `is_live` calls stale excluded): where time skipping may jump. `is_live` is called
+    /// without the queue's lock held (it may take a run's lock, under which timers are added).
+    pub(crate) fn next_workflow_fire_time(
+        &self,
+        is_live: impl Fn(&RunKey, &TimerKind) -> bool,
+    ) -> Option<SystemTime> {
+        let mut pending: Vec<(SystemTime, u64, RunKey, TimerKind)> = {
+            let guard = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+            guard
+                .1
+                .iter()
+                .filter(|Reverse(e)| e.kind != TimerKind::Retention)
+                .map(|Reverse(e)| (e.fire_at, e.seq, e.run.clone(), e.kind.clone()))
+                .collect()
+        };
+        pending.sort_unstable_by_key(|(at, seq, ..)| (*at, *seq));
+        pending
+            .into_iter()
+            .find(|(_, _, run, kind)| is_live(run, kind))
+            .map(|(at, ..)| at)
     }
 
+    /// Whether a timer is due at `now` and not fired yet (time skipping holds the clock
+    /// still until it is, so the timer's events carry its own time).
+    pub(crate) fn due_unfired(&self, now: SystemTime) -> bool {
+        let guard = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+        self.firing.load(SeqCst) > 0 || guard.1.peek().is_some_and(|Reverse(e)| e.fire_at <= now)
+    }
+
+    /// Takes the due timers off the queue; they count as firing until [`Timers::fired_all`].
     fn pop_due(&self, now: SystemTime) -> Vec<(RunKey, SystemTime, TimerKind)> {
         let mut guard = self.heap.lock().unwrap_or_else(|e| e.into_inner());
         let mut due = Vec::new();
@@ -83,6 +105,7 @@ impl Timers {
                 due.push((e.run, e.fire_at, e.kind));
             }
         }
+        self.firing.fetch_add(due.len(), SeqCst);
         due
     }
 
@@ -95,11 +118,12 @@ impl Timers {
     ) {
         loop {
             let due = self.pop_due(clock.now());
-            let any = !due.is_empty();
+            let count = due.len();
             for (run, fire_at, kind) in due {
                 fire(run, fire_at, kind);
             }
-            if any {
+            if count > 0 {
+                self.firing.fetch_sub(count, SeqCst);
                 self.fired.notify_one();
             }
             let next = self.next_fire_time();

@@ -71,7 +71,7 @@ impl TestService for TestControl {
     ) -> Result<Response<ts::SleepResponse>, Status> {
         let by = duration(request.get_ref().duration.as_ref())?;
         let deadline = self.skipping.clock().now() + by;
-        self.skipping.add_skip_point(deadline);
+        let _point = self.skipping.add_skip_point(deadline);
         self.until(deadline).await?;
         Ok(Response::new(ts::SleepResponse {}))
     }
@@ -86,7 +86,7 @@ impl TestService for TestControl {
             .as_ref()
             .ok_or_else(|| Status::invalid_argument("SleepUntilRequest.timestamp is not set"))?
             .to_system_time();
-        self.skipping.add_skip_point(deadline);
+        let _point = self.skipping.add_skip_point(deadline);
         self.until(deadline).await?;
         Ok(Response::new(ts::SleepResponse {}))
     }
@@ -98,7 +98,7 @@ impl TestService for TestControl {
         let by = duration(request.get_ref().duration.as_ref())?;
         let deadline = self.skipping.clock().now() + by;
         self.unlock()?;
-        self.skipping.add_skip_point(deadline);
+        let _point = self.skipping.add_skip_point(deadline);
         let slept = self.until(deadline).await;
         self.skipping.lock();
         slept?;

@@ -538,19 +538,10 @@ impl MutableState {
         let Some(a) = self.activities.get(&scheduled_event_id).cloned() else {
             return;
         };
-        let kind = TimeoutType::try_from(timeout_type).unwrap_or(TimeoutType::Unspecified);
-        let applies = match kind {
-            TimeoutType::ScheduleToClose => true,
-            TimeoutType::ScheduleToStart => a.attempt == attempt && a.started.is_none(),
-            TimeoutType::StartToClose => a.attempt == attempt && a.started.is_some(),
-            TimeoutType::Heartbeat => {
-                a.attempt == attempt && a.started.is_some() && a.heartbeat_seq == seq
-            }
-            TimeoutType::Unspecified => false,
-        };
-        if !applies {
+        if !self.activity_timeout_applies(scheduled_event_id, attempt, timeout_type, seq) {
             return;
         }
+        let kind = TimeoutType::try_from(timeout_type).unwrap_or(TimeoutType::Unspecified);
         let failure = Failure {
             message: format!("activity {} timeout", timeout_name(timeout_type)),
             failure_info: Some(FailureInfo::TimeoutFailureInfo(TimeoutFailureInfo {

@@ -10,6 +10,7 @@ mod children;
 mod commands;
 pub(crate) mod cron;
 mod lifecycle;
+mod liveness;
 mod recovery;
 mod snapshot;
 pub(crate) mod state;
@@ -433,6 +434,13 @@ impl Engine {
         }
     }
 
+    /// Whether a queued timer of `run` would still change it (see `liveness`); false for a run
+    /// that no longer exists.
+    pub(crate) fn timer_is_live(&self, run: &RunKey, kind: &TimerKind) -> bool {
+        self.read_run(run, |ms| ms.timer_is_live(kind))
+            .unwrap_or(false)
+    }
+
     /// A transfer task was carried out: the store forgets it.
     pub(crate) fn transfer_done(&self, run: &RunKey, kind: &crate::store::TransferKind) {
         if self.durable
@@ -455,7 +463,7 @@ impl Engine {
             return;
         }
         let result = self.with_run(&run, |ms| {
-            if !ms.is_open() {
+            if !ms.timer_is_live(&kind) {
                 return Ok(());
             }
             match kind {
