@@ -13,6 +13,7 @@
 //! ```
 
 mod connection;
+mod envconfig;
 mod error;
 mod handle;
 mod options;
@@ -20,6 +21,7 @@ mod visibility;
 
 pub use crate::definition::RetryPolicy;
 pub use connection::{OperatorServiceClient, WorkflowServiceClient};
+pub use envconfig::{ConfigError, ConfigSource};
 pub use error::ClientError;
 pub use handle::{UpdateHandle, UpdateStage, WorkflowHandle};
 pub use options::{ClientOptions, RetryOptions, TlsOptions, WorkflowOptions};
