@@ -46,12 +46,14 @@ mod frontend;
 pub(crate) mod history;
 mod matching;
 mod namespaces;
+mod security;
 mod skipping;
 mod timers;
 mod token;
 mod visibility;
 
 pub use history::Recovery;
+pub use security::ServerTls;
 pub use skipping::{ParkGuard, TimeSkipping};
 
 use crate::clock::{Clock, RealClock, VirtualClock};
@@ -104,6 +106,12 @@ pub struct ServerOptions {
     /// How long closed runs are kept in the namespaces registered at start (default one day,
     /// as the dev server).
     pub retention: Duration,
+    /// TLS (and mutual TLS); `None` serves plaintext.
+    pub tls: Option<ServerTls>,
+    /// Every call must carry `authorization: Bearer <this key>`; `None` requires nothing.
+    pub api_key: Option<String>,
+    /// Allows plaintext on an address other than loopback (refused otherwise).
+    pub insecure: bool,
 }
 
 impl std::fmt::Debug for ServerOptions {
@@ -131,11 +139,33 @@ impl Default for ServerOptions {
             time_skipping_frozen: false,
             time_skipping_on_result_wait: false,
             retention: Duration::from_secs(86_400),
+            tls: None,
+            api_key: None,
+            insecure: false,
         }
     }
 }
 
 impl ServerOptions {
+    /// Serves TLS (mutual TLS when `tls` has a client CA).
+    pub fn with_tls(mut self, tls: ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Requires every call to carry `authorization: Bearer <key>`.
+    pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Allows plaintext on an address other than loopback (refused by default: anyone who
+    /// reaches it could read and change every workflow).
+    pub fn with_insecure(mut self) -> Self {
+        self.insecure = true;
+        self
+    }
+
     /// Listen on `address`.
     pub fn with_address(mut self, address: SocketAddr) -> Self {
         self.address = Some(address);
@@ -261,6 +291,16 @@ impl TestServer {
         let address = options
             .address
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        security::check_exposure(address, options.tls.is_some(), options.insecure)?;
+        if options.api_key.as_deref().is_some_and(str::is_empty) {
+            return Err(ServerError::InvalidOption("empty API key".into()));
+        }
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = &options.tls {
+            builder = builder
+                .tls_config(tls.config())
+                .map_err(|e| ServerError::InvalidOption(format!("TLS: {e}")))?;
+        }
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .map_err(|source| ServerError::Bind { address, source })?;
@@ -393,11 +433,14 @@ impl TestServer {
         });
         let mut stop = shutdown_rx;
         let serve = tokio::spawn(
-            tonic::transport::Server::builder()
+            builder
                 // As the official server (gRPC-Go's default): no cap on concurrent streams per
                 // connection. hyper's default of 200 made a client's 200 waiting result long
                 // polls hold back the polls of a worker sharing its connection.
                 .max_concurrent_streams(Some(u32::MAX))
+                .layer(tonic::service::InterceptorLayer::new(
+                    security::ApiKeyCheck::new(options.api_key.as_deref()),
+                ))
                 .add_service(workflow_service)
                 .add_service(operator_service)
                 .add_optional_service(test_service)
