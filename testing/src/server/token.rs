@@ -23,6 +23,18 @@ pub(crate) enum Token {
 
 const MAGIC: &[u8; 3] = b"RPT";
 
+/// A token used with a request that names another namespace is refused, as the official
+/// server does (a worker of namespace B must not complete A's tasks); an empty request
+/// namespace means the token's.
+pub(crate) fn check_namespace(request_namespace: &str, run: &RunKey) -> Result<(), tonic::Status> {
+    if request_namespace.is_empty() || request_namespace == run.namespace {
+        return Ok(());
+    }
+    Err(tonic::Status::invalid_argument(
+        "Operation requested with a token from a different namespace.",
+    ))
+}
+
 impl Token {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = MAGIC.to_vec();

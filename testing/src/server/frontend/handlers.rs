@@ -154,11 +154,12 @@ impl Frontend {
 
     pub(super) fn activity_by_token(
         &self,
+        namespace: &str,
         token: &[u8],
         outcome: ActivityOutcome,
         identity: &str,
     ) -> Result<(), Status> {
-        let (run, scheduled_event_id, attempt) = Engine::activity_by_token(token)?;
+        let (run, scheduled_event_id, attempt) = Engine::activity_by_token(namespace, token)?;
         self.engine.activity_outcome(
             &run,
             ActivityRef::Token {

@@ -178,7 +178,8 @@ impl WorkflowService for Frontend {
         request: Request<ws::RecordActivityTaskHeartbeatRequest>,
     ) -> Rpc<ws::RecordActivityTaskHeartbeatResponse> {
         let r = request.into_inner();
-        let (run, scheduled_event_id, attempt) = Engine::activity_by_token(&r.task_token)?;
+        let (run, scheduled_event_id, attempt) =
+            Engine::activity_by_token(&r.namespace, &r.task_token)?;
         let cancel_requested = self.engine.heartbeat(
             &run,
             ActivityRef::Token {
@@ -216,6 +217,7 @@ impl WorkflowService for Frontend {
     ) -> Rpc<ws::RespondActivityTaskCompletedResponse> {
         let r = request.into_inner();
         self.activity_by_token(
+            &r.namespace,
             &r.task_token,
             ActivityOutcome::Completed(r.result),
             &r.identity,
@@ -250,7 +252,8 @@ impl WorkflowService for Frontend {
         if r.last_heartbeat_details.is_some() {
             // As the official server: the failing attempt's last heartbeat details are kept for
             // the next attempt (the worker's last heartbeat may not have been sent yet).
-            let (run, scheduled_event_id, attempt) = Engine::activity_by_token(&r.task_token)?;
+            let (run, scheduled_event_id, attempt) =
+                Engine::activity_by_token(&r.namespace, &r.task_token)?;
             self.engine.heartbeat(
                 &run,
                 ActivityRef::Token {
@@ -261,6 +264,7 @@ impl WorkflowService for Frontend {
             )?;
         }
         self.activity_by_token(
+            &r.namespace,
             &r.task_token,
             ActivityOutcome::Failed(Box::new(failure)),
             &r.identity,
@@ -293,6 +297,7 @@ impl WorkflowService for Frontend {
     ) -> Rpc<ws::RespondActivityTaskCanceledResponse> {
         let r = request.into_inner();
         self.activity_by_token(
+            &r.namespace,
             &r.task_token,
             ActivityOutcome::Canceled(r.details),
             &r.identity,
@@ -495,7 +500,8 @@ impl WorkflowService for Frontend {
             };
             Err((message, r.failure))
         };
-        self.engine.answer_query(&r.task_token, answer)?;
+        self.engine
+            .answer_query(&r.namespace, &r.task_token, answer)?;
         ok(ws::RespondQueryTaskCompletedResponse {})
     }
 

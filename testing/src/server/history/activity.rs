@@ -624,14 +624,20 @@ impl Engine {
         .flatten()
     }
 
-    /// Resolves an activity by token.
-    pub(crate) fn activity_by_token(token: &[u8]) -> Result<(RunKey, i64, i32), Status> {
+    /// Resolves an activity by token, for a request naming `namespace`.
+    pub(crate) fn activity_by_token(
+        namespace: &str,
+        token: &[u8],
+    ) -> Result<(RunKey, i64, i32), Status> {
         match Token::decode(token) {
             Some(Token::Activity {
                 run,
                 scheduled_event_id,
                 attempt,
-            }) => Ok((run, scheduled_event_id, attempt)),
+            }) => {
+                crate::server::token::check_namespace(namespace, &run)?;
+                Ok((run, scheduled_event_id, attempt))
+            }
             _ => Err(errors::invalid("task token is not an activity task token")),
         }
     }

@@ -331,12 +331,14 @@ impl Engine {
     /// `RespondQueryTaskCompleted`.
     pub(crate) fn answer_query(
         &self,
+        namespace: &str,
         token: &[u8],
         answer: Result<Option<Payloads>, (String, Option<Failure>)>,
     ) -> Result<(), Status> {
         let Some(Token::Query { run, query_id }) = Token::decode(token) else {
             return Err(errors::invalid("task token is not a query task token"));
         };
+        crate::server::token::check_namespace(namespace, &run)?;
         self.with_run(&run, |ms| {
             let Some(q) = ms.queries.get_mut(&query_id) else {
                 return Err(Status::not_found("query not found (it may have timed out)"));

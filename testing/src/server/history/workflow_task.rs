@@ -629,6 +629,7 @@ impl Engine {
         else {
             return Err(errors::invalid("task token is not a workflow task token"));
         };
+        crate::server::token::check_namespace(&request.namespace, &run)?;
         let identity = request.identity.clone();
         let request_id = super::lifecycle::new_run_id();
         let (claimed, reset_history_event_id) = self.with_run(&run, |ms| {
@@ -671,6 +672,7 @@ impl Engine {
         else {
             return Err(errors::invalid("task token is not a workflow task token"));
         };
+        crate::server::token::check_namespace(&request.namespace, &run)?;
         self.with_run(&run, |ms| {
             ms.workflow_task_failed(scheduled_event_id, attempt, request)
         })
