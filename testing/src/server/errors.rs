@@ -111,6 +111,7 @@ pub(crate) fn task_not_found() -> Status {
 pub(crate) fn store(e: crate::store::StoreError) -> Status {
     match e {
         crate::store::StoreError::Backend(_) => Status::unavailable(e.to_string()),
+        crate::store::StoreError::Full(_) => Status::resource_exhausted(e.to_string()),
         _ => Status::internal(e.to_string()),
     }
 }

@@ -250,9 +250,12 @@ pub enum StoreError {
         /// The version found.
         found: u64,
     },
-    /// The backend failed.
+    /// The backend failed (an I/O error, the file gone, …); the call can be retried later.
     #[error("store failure: {0}")]
     Backend(String),
+    /// The disk, or the store's size limit, is full: nothing was written.
+    #[error("store full: {0}")]
+    Full(String),
 }
 
 /// Where the server's data lives. Implementations are shared between threads.

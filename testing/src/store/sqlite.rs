@@ -96,10 +96,68 @@ pub enum Synchronous {
     Full,
 }
 
+/// Opens `path` with the store's settings: exclusive lock, WAL, `synchronous`, schema.
+fn connect(path: &Path, synchronous: Synchronous) -> Result<Connection, StoreError> {
+    let path = path.to_path_buf();
+    let err = |e| backend(&path, e);
+    let conn = Connection::open(&path).map_err(err)?;
+    // The exclusive lock is taken by the first write below and kept until the connection
+    // closes; a second server on the same file fails here instead of interleaving writes.
+    conn.busy_timeout(std::time::Duration::ZERO).map_err(err)?;
+    conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
+        .map_err(err)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy => {
+                StoreError::Backend(format!(
+                    "{} is in use by another server (or process)",
+                    path.display()
+                ))
+            }
+            other => backend(&path, other),
+        })?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!(
+            "{}: cannot switch to WAL mode (got {mode})",
+            path.display()
+        )));
+    }
+    let sync = match synchronous {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    conn.pragma_update(None, "synchronous", sync).map_err(err)?;
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(err)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "{} was written by a newer reprise-server (schema {version}, this one reads up to {SCHEMA_VERSION})",
+            path.display()
+        )));
+    }
+    conn.execute_batch(SCHEMA).map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy => {
+            StoreError::Backend(format!(
+                "{} is in use by another server (or process)",
+                path.display()
+            ))
+        }
+        other => backend(&path, other),
+    })?;
+    Ok(conn)
+}
+
 /// A [`Store`] in one SQLite file (WAL mode), created if missing.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
+    synchronous: Synchronous,
+    /// The file the connection has open ([`file_identity`]), checked before each write.
+    identity: Mutex<Option<(u64, u64)>>,
+    /// The size limit set by [`SqliteStore::set_size_limit`], kept across reopening.
+    max_pages: Mutex<Option<i64>>,
     visibility: super::visibility_index::VisibilityIndex,
 }
 
@@ -112,7 +170,25 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 fn backend(path: &Path, e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e
+        && f.code == rusqlite::ErrorCode::DiskFull
+    {
+        return StoreError::Full(format!("{}: {e}", path.display()));
+    }
     StoreError::Backend(format!("{}: {e}", path.display()))
+}
+
+/// The identity of a file on disk (device, inode): a file removed or replaced under an open
+/// connection has another (or none).
+#[cfg(unix)]
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path).ok().map(|_| (0, 0))
 }
 
 impl SqliteStore {
@@ -130,58 +206,13 @@ impl SqliteStore {
         synchronous: Synchronous,
     ) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let err = |e| backend(&path, e);
-        let conn = Connection::open(&path).map_err(err)?;
-        // The exclusive lock is taken by the first write below and kept until the connection
-        // closes; a second server on the same file fails here instead of interleaving writes.
-        conn.busy_timeout(std::time::Duration::ZERO).map_err(err)?;
-        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
-            .map_err(err)?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _)
-                    if f.code == rusqlite::ErrorCode::DatabaseBusy =>
-                {
-                    StoreError::Backend(format!(
-                        "{} is in use by another server (or process)",
-                        path.display()
-                    ))
-                }
-                other => backend(&path, other),
-            })?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Backend(format!(
-                "{}: cannot switch to WAL mode (got {mode})",
-                path.display()
-            )));
-        }
-        let sync = match synchronous {
-            Synchronous::Normal => "NORMAL",
-            Synchronous::Full => "FULL",
-        };
-        conn.pragma_update(None, "synchronous", sync).map_err(err)?;
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |row| row.get(0))
-            .map_err(err)?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::Backend(format!(
-                "{} was written by a newer reprise-server (schema {version}, this one reads up to {SCHEMA_VERSION})",
-                path.display()
-            )));
-        }
-        conn.execute_batch(SCHEMA).map_err(|e| match e {
-            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy => {
-                StoreError::Backend(format!(
-                    "{} is in use by another server (or process)",
-                    path.display()
-                ))
-            }
-            other => backend(&path, other),
-        })?;
+        let conn = connect(&path, synchronous)?;
         let store = SqliteStore {
             conn: Mutex::new(conn),
+            identity: Mutex::new(file_identity(&path)),
             path,
+            synchronous,
+            max_pages: Mutex::new(None),
             visibility: Default::default(),
         };
         store.load_visibility()?;
@@ -195,6 +226,99 @@ impl SqliteStore {
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The connection, for a write. SQLite keeps writing to a file removed (or replaced) under
+    /// an open connection, and all of it would be lost at the next start; so before a write the
+    /// file must still be the one the connection has open. If it is gone and its directory is
+    /// back (the fault cleared), the database is written out again from the open connection
+    /// (`VACUUM INTO`) and reopened there, so service resumes with nothing lost; until then,
+    /// writes fail (`Unavailable`).
+    fn writer(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        let mut conn = self.conn();
+        let mut identity = self.identity.lock().unwrap_or_else(|e| e.into_inner());
+        let now = file_identity(&self.path);
+        if now.is_some() && now == *identity {
+            return Ok(conn);
+        }
+        if now.is_some() {
+            return Err(StoreError::Backend(format!(
+                "{} was replaced by another file while the server had it open; restart the \
+                 server to use the new file, or put the old one back",
+                self.path.display()
+            )));
+        }
+        let dir_back = self
+            .path
+            .parent()
+            .is_none_or(|d| d.as_os_str().is_empty() || d.is_dir());
+        if !dir_back {
+            return Err(StoreError::Backend(format!(
+                "{} was removed while the server had it open; writes resume when its \
+                 directory exists again",
+                self.path.display()
+            )));
+        }
+        let target = self.path.to_string_lossy().into_owned();
+        conn.execute("VACUUM INTO ?1", params![target])
+            .map_err(|e| self.err(e))?;
+        let fresh = connect(&self.path, self.synchronous)?;
+        if let Some(pages) = *self.max_pages.lock().unwrap_or_else(|e| e.into_inner()) {
+            fresh
+                .pragma_update(None, "max_page_count", pages)
+                .map_err(|e| self.err(e))?;
+        }
+        *conn = fresh;
+        *identity = file_identity(&self.path);
+        tracing::warn!(
+            "{} had been removed; written out again from the open database",
+            self.path.display()
+        );
+        Ok(conn)
+    }
+
+    /// Limits the database to about `bytes` (SQLite's `max_page_count`): a write that would
+    /// grow it further fails with [`StoreError::Full`] (`ResourceExhausted` to clients) and
+    /// writes nothing, as on a full disk. Returns the limit in effect, never below the current
+    /// size. Raising it later lets writes resume.
+    pub fn set_size_limit(&self, bytes: u64) -> Result<u64, StoreError> {
+        let conn = self.conn();
+        let page_size: i64 = conn
+            .pragma_query_value(None, "page_size", |row| row.get(0))
+            .map_err(|e| self.err(e))?;
+        let page_size = page_size.max(1);
+        // SQLite ignores 0 (and clamps to the current size anyway).
+        let wanted = i64::try_from(bytes.div_ceil(page_size as u64))
+            .unwrap_or(i64::MAX)
+            .max(1);
+        let pages: i64 = conn
+            .pragma_update_and_check(None, "max_page_count", wanted, |row| row.get(0))
+            .map_err(|e| self.err(e))?;
+        *self.max_pages.lock().unwrap_or_else(|e| e.into_inner()) = Some(pages);
+        Ok(u64::try_from(pages.saturating_mul(page_size)).unwrap_or(u64::MAX))
+    }
+
+    /// Runs SQLite's `PRAGMA integrity_check`; `Ok` when the file is sound, else the
+    /// problems it lists.
+    pub fn check_integrity(&self) -> Result<(), StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("PRAGMA integrity_check")
+            .map_err(|e| self.err(e))?;
+        let lines: Vec<String> = stmt
+            .query_map([], |row| row.get(0))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        if lines.len() == 1 && lines[0] == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Backend(format!(
+                "{} fails its integrity check: {}",
+                self.path.display(),
+                lines.join("; ")
+            )))
+        }
     }
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
@@ -375,7 +499,7 @@ impl Store for SqliteStore {
 
     fn commit_all(&self, transitions: &[Transition<'_>]) -> Result<(), StoreError> {
         {
-            let mut conn = self.conn();
+            let mut conn = self.writer()?;
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(|e| self.err(e))?;
@@ -435,7 +559,7 @@ impl Store for SqliteStore {
 
     fn delete_run(&self, run: &RunKey) -> Result<(), StoreError> {
         {
-            let mut conn = self.conn();
+            let mut conn = self.writer()?;
             let tx = conn.transaction().map_err(|e| self.err(e))?;
             for table in ["events", "runs", "visibility", "timers", "transfers"] {
                 tx.execute(
@@ -460,7 +584,7 @@ impl Store for SqliteStore {
     }
 
     fn put_namespace(&self, namespace: NamespaceRecord) -> Result<(), StoreError> {
-        self.conn()
+        self.writer()?
             .execute(
                 "INSERT INTO namespaces (name, record) VALUES (?1, ?2)
                  ON CONFLICT (name) DO UPDATE SET record = excluded.record",
@@ -577,7 +701,7 @@ impl Store for SqliteStore {
         fire_at: SystemTime,
         kind: &TimerKind,
     ) -> Result<(), StoreError> {
-        self.conn()
+        self.writer()?
             .prepare_cached(
                 "DELETE FROM timers WHERE id = (
                      SELECT id FROM timers
@@ -599,7 +723,7 @@ impl Store for SqliteStore {
     }
 
     fn transfer_done(&self, run: &RunKey, kind: &TransferKind) -> Result<(), StoreError> {
-        self.conn()
+        self.writer()?
             .prepare_cached(
                 "DELETE FROM transfers WHERE id = (
                      SELECT id FROM transfers
