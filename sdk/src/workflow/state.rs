@@ -75,6 +75,8 @@ pub(crate) struct Machine {
     /// Child workflows: the run id once started (or the start failure).
     pub(crate) child_start: Option<Result<String, Failure>>,
     pub(crate) start_waker: Option<Waker>,
+    /// Where workflow code started the operation (shown by the `__stack_trace` query).
+    pub(crate) location: Option<&'static Location<'static>>,
 }
 
 impl Machine {
@@ -85,6 +87,7 @@ impl Machine {
             event_id: 0,
             resolution: None,
             waker: None,
+            location: None,
             cancel_requested: false,
             child_start: None,
             start_waker: None,
@@ -273,6 +276,9 @@ impl RunState {
         machine: Option<MachineId>,
         location: &'static Location<'static>,
     ) {
+        if let Some(m) = machine.and_then(|m| self.machines.get_mut(m)) {
+            m.location.get_or_insert(location);
+        }
         self.commands.push(IssuedCommand {
             command,
             machine,

@@ -12,6 +12,7 @@
 //! closing command), `live_task` (undoing a new task that only rejected updates).
 
 mod activation;
+mod builtin_queries;
 mod command_events;
 mod jobs;
 mod live_task;
@@ -307,6 +308,9 @@ impl WorkflowRun {
         name: &str,
         args: Vec<Payload>,
     ) -> Result<Vec<Payload>, Failure> {
+        if let Some(answer) = builtin_queries::answer(&self.shared.borrow(), name) {
+            return answer;
+        }
         let (handler, default) = {
             let state = self.shared.borrow();
             (
