@@ -243,6 +243,7 @@ impl Schedules {
             );
             return Ok(());
         }
+        self.process(entry, now);
         entry.record.schedule = Some(schedule);
         entry.spec = Ok(spec);
         if let Some(attributes) = request.search_attributes {
@@ -264,6 +265,9 @@ impl Schedules {
         let entry = entries
             .get_mut(&(request.namespace.clone(), request.schedule_id.clone()))
             .ok_or_else(|| not_found(&request.schedule_id))?;
+        // The time since the last wake-up passes under the old state (a pause's times are
+        // not caught up on unpause), then the patch applies.
+        self.process(entry, now);
         entry.apply_patch(request.patch.unwrap_or_default(), now);
         self.process(entry, now);
         Ok(())
