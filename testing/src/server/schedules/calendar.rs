@@ -98,7 +98,8 @@ fn ranges(
             None => (part, None),
         };
         let (start, end) = if part == "*" {
-            (min, max)
+            // Every weekday is 0-6 (7 is only another name for Sunday).
+            (min, if names == Names::Weekday { 6 } else { max })
         } else if let Some((a, b)) = part.split_once('-') {
             let a = value(a, min, max, names)?;
             (a, value(b, a, max, names)?)
@@ -125,7 +126,11 @@ pub(crate) fn structured(cal: &CalendarSpec) -> Result<StructuredCalendarSpec, S
         hour: ranges(&cal.hour, "0", 0, 23, Names::None)?,
         day_of_month: ranges(&cal.day_of_month, "*", 1, 31, Names::None)?,
         month: ranges(&cal.month, "*", 1, 12, Names::Month)?,
-        year: ranges(&cal.year, "*", MIN_YEAR, MAX_YEAR, Names::None)?,
+        // Every year is an empty list, as the official server writes it.
+        year: match cal.year.trim() {
+            "" | "*" => Vec::new(),
+            text => ranges(text, "*", MIN_YEAR, MAX_YEAR, Names::None)?,
+        },
         day_of_week: ranges(&cal.day_of_week, "*", 0, 7, Names::Weekday)?,
         comment: cal.comment.clone(),
     })
@@ -286,7 +291,7 @@ mod tests {
         assert_eq!(cal.hour, vec![r(9, 17, 2)]);
         assert_eq!(cal.day_of_week, vec![r(1, 5, 0)]);
         assert_eq!(cal.month, vec![r(1, 0, 0), r(7, 0, 0)]);
-        assert_eq!(cal.year, vec![r(2000, 2100, 0)]);
+        assert_eq!(cal.year, vec![]);
         assert_eq!(cal.day_of_month, vec![r(1, 31, 0)]);
         for bad in ["60", "5-2", "*/0", "x", "1/2/3"] {
             let spec = CalendarSpec {
