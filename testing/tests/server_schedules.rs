@@ -338,6 +338,29 @@ async fn limits_pause_backfill_and_skips() -> Result<(), TestEnvError> {
     // After the start (exclusive, unlike a backfill's): 01:00 through 24:00, noon skipped.
     assert_eq!(times.len(), 23);
     assert!(!times.contains(&(day + 12 * 3600 * Duration::from_secs(1))));
+    // Updates: a raised limit through `update_with`; a new spec through `update`.
+    limited
+        .update_with(|s| {
+            if let Some(state) = s.state.as_mut() {
+                state.remaining_actions = 2;
+            }
+        })
+        .await?;
+    env.sleep(5 * MINUTE).await;
+    assert_eq!(limited.describe().await?.action_count, 5);
+    limited
+        .update(
+            ScheduleOptions::new(
+                ScheduleSpec::new().with_interval(2 * MINUTE),
+                ScheduleAction::start_workflow(Tick::run, (), WorkflowOptions::new("lim", "ticks")),
+            )
+            .with_note("every two minutes"),
+        )
+        .await?;
+    env.sleep(10 * MINUTE).await;
+    let d = limited.describe().await?;
+    assert_eq!((d.action_count, d.note.as_str()), (10, "every two minutes"));
+    assert!(d.raw.info.clone().unwrap_or_default().update_time.is_some());
     limited.delete().await?;
     assert!(limited.describe().await.is_err());
     assert_eq!(client.list_schedules("").await?.len(), 2);

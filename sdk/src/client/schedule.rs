@@ -333,6 +333,36 @@ impl ScheduleHandle {
         Ok(())
     }
 
+    /// Changes part of the schedule: `change` gets the schedule as the server keeps it (from a
+    /// fresh describe) and edits it in place (`state.remaining_actions`, `policies`, …); the
+    /// result is sent guarded by that describe's conflict token.
+    pub async fn update_with(
+        &self,
+        change: impl FnOnce(&mut pb::Schedule),
+    ) -> Result<(), ClientError> {
+        let current = self.describe().await?;
+        let mut schedule = current.schedule;
+        change(&mut schedule);
+        let request = ws::UpdateScheduleRequest {
+            namespace: self.client.namespace().to_string(),
+            schedule_id: self.id.clone(),
+            schedule: Some(schedule),
+            conflict_token: current.raw.conflict_token,
+            identity: self.client.identity().to_string(),
+            request_id: crate::util::random_uuid(),
+            ..Default::default()
+        };
+        self.client
+            .call(
+                &self.id,
+                request,
+                self.client.rpc_timeout(),
+                |mut s, r| async move { s.update_schedule(r).await },
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn patch(&self, patch: pb::SchedulePatch) -> Result<(), ClientError> {
         let request = ws::PatchScheduleRequest {
             namespace: self.client.namespace().to_string(),
