@@ -36,6 +36,20 @@ impl Tick {
     }
 }
 
+/// Fails.
+#[derive(Default)]
+pub struct Broken;
+
+#[reprise::workflow]
+impl Broken {
+    #[run]
+    pub async fn run(&self, _ctx: &WorkflowContext) -> WorkflowResult<()> {
+        Err(reprise::converter::ApplicationFailure::new("broken")
+            .non_retryable()
+            .into())
+    }
+}
+
 /// Runs until released (or canceled).
 #[derive(Default)]
 pub struct Hold {
@@ -445,4 +459,104 @@ async fn a_schedule_on_sqlite_survives_a_restart_and_catches_up_by_its_window() 
     assert_eq!(actions, 11);
     server.shutdown().await.expect("shutdown");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memo_search_attributes_and_pause_on_failure() -> Result<(), TestEnvError> {
+    use reprise::api::temporal::api::enums::v1::IndexedValueType;
+    let env = TestEnv::builder()
+        .start_time(start_time())
+        .determinism_check(false)
+        .search_attribute("Team", IndexedValueType::Keyword)
+        .start()
+        .await?;
+    env.worker("ticks")
+        .workflow::<Tick>()
+        .workflow::<Broken>()
+        .start()?;
+    let client = env.client();
+    let keyword = |value: &str| {
+        let mut p = reprise::api::temporal::api::common::v1::Payload::default();
+        p.metadata.insert("encoding".into(), b"json/plain".to_vec());
+        p.metadata.insert("type".into(), b"Keyword".to_vec());
+        p.data = format!("{value:?}").into_bytes();
+        p
+    };
+    let handle = client
+        .create_schedule(
+            "tagged",
+            ScheduleOptions::new(
+                ScheduleSpec::new().with_interval(MINUTE),
+                ScheduleAction::start_workflow(
+                    Tick::run,
+                    (),
+                    WorkflowOptions::new("tagged", "ticks")
+                        .with_search_attribute("Team", keyword("payments"))
+                        .with_memo("origin", keyword("schedule")),
+                ),
+            )
+            .with_search_attribute("Team", keyword("ops"))
+            .with_memo("owner", keyword("ops-team")),
+        )
+        .await?;
+    env.sleep(MINUTE).await;
+    let d = handle.describe().await?;
+    assert!(d.memo.contains_key("owner"));
+    assert_eq!(
+        d.search_attributes.get("Team").map(|p| p.data.clone()),
+        Some(b"\"ops\"".to_vec())
+    );
+    // The schedule's own search attributes filter the list; its workflows carry the action's.
+    assert_eq!(client.list_schedules("Team = 'ops'").await?.len(), 1);
+    assert_eq!(client.list_schedules("Team = 'payments'").await?.len(), 0);
+    let started = d.recent_actions[0]
+        .start_workflow_result
+        .clone()
+        .unwrap_or_default();
+    let run = client
+        .workflow_handle(started.workflow_id.clone(), None)
+        .describe()
+        .await?;
+    assert_eq!(
+        run.search_attributes.get("Team").map(|p| p.data.clone()),
+        Some(b"\"payments\"".to_vec())
+    );
+    assert!(run.memo.contains_key("origin"));
+    let found = client
+        .count_workflows("TemporalScheduledById = 'tagged'")
+        .await?;
+    assert_eq!(found, 1);
+
+    // Pause on failure: the first failed workflow pauses the schedule, with a note naming it.
+    let broken = client
+        .create_schedule(
+            "broken",
+            ScheduleOptions::new(
+                ScheduleSpec::new().with_interval(MINUTE),
+                ScheduleAction::start_workflow(
+                    Broken::run,
+                    (),
+                    WorkflowOptions::new("broken", "ticks"),
+                ),
+            )
+            .with_pause_on_failure(true),
+        )
+        .await?;
+    env.sleep(MINUTE).await;
+    let d = describe_until(&broken, |d| d.paused).await;
+    assert_eq!(d.action_count, 1);
+    assert!(
+        d.note
+            .starts_with("paused due to workflow failure: broken-")
+            && d.note.ends_with(": broken"),
+        "{}",
+        d.note
+    );
+    assert_eq!(
+        d.recent_actions[0].start_workflow_status,
+        WorkflowExecutionStatus::Failed as i32
+    );
+    env.sleep(5 * MINUTE).await;
+    assert_eq!(broken.describe().await?.action_count, 1);
+    Ok(())
 }

@@ -209,10 +209,10 @@ impl Schedules {
     pub(super) fn refresh(&self, entry: &mut Entry) -> bool {
         let mut changed = false;
         for run in entry.running_keys() {
-            let status = self
+            let (status, last_event) = self
                 .engine
-                .read_run(&run, |ms| ms.status)
-                .unwrap_or(WorkflowExecutionStatus::Terminated);
+                .read_run(&run, |ms| (ms.status, ms.next_event_id - 1))
+                .unwrap_or((WorkflowExecutionStatus::Terminated, 0));
             if status == WorkflowExecutionStatus::Running {
                 continue;
             }
@@ -248,7 +248,11 @@ impl Schedules {
                 if !state.paused {
                     state.paused = true;
                     state.notes = if status == WorkflowExecutionStatus::Failed {
-                        format!("paused due to workflow failure: {}", run.workflow_id)
+                        let message = self.failure_message(&run, last_event);
+                        format!(
+                            "paused due to workflow failure: {}: {message}",
+                            run.workflow_id
+                        )
                     } else {
                         format!("paused due to workflow timeout: {}", run.workflow_id)
                     };
@@ -257,6 +261,23 @@ impl Schedules {
             }
         }
         changed
+    }
+
+    /// The failure message of a failed run's close event.
+    fn failure_message(&self, run: &RunKey, close_event_id: i64) -> String {
+        use reprise::api::temporal::api::history::v1::history_event::Attributes;
+        let events = self
+            .engine
+            .read_events(run, close_event_id, 1)
+            .unwrap_or_default();
+        match events.first().and_then(|e| e.attributes.as_ref()) {
+            Some(Attributes::WorkflowExecutionFailedEventAttributes(a)) => a
+                .failure
+                .as_ref()
+                .map(|f| f.message.clone())
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
     }
 
     /// One pass over the buffer; true if it terminated workflows and starts still wait.
