@@ -36,6 +36,19 @@ impl Tick {
     }
 }
 
+/// Sleeps 90 seconds.
+#[derive(Default)]
+pub struct Nap;
+
+#[reprise::workflow]
+impl Nap {
+    #[run]
+    pub async fn run(&self, ctx: &WorkflowContext) -> WorkflowResult<()> {
+        ctx.sleep(Duration::from_secs(90)).await?;
+        Ok(())
+    }
+}
+
 /// Fails.
 #[derive(Default)]
 pub struct Broken;
@@ -558,5 +571,59 @@ async fn memo_search_attributes_and_pause_on_failure() -> Result<(), TestEnvErro
     );
     env.sleep(5 * MINUTE).await;
     assert_eq!(broken.describe().await?.action_count, 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buffered_starts_begin_when_the_previous_workflow_closes_in_virtual_time()
+-> Result<(), TestEnvError> {
+    let env = TestEnv::builder()
+        .start_time(start_time())
+        .determinism_check(false)
+        .start()
+        .await?;
+    env.worker("naps").workflow::<Nap>().start()?;
+    let handle = env
+        .client()
+        .create_schedule(
+            "naps",
+            ScheduleOptions::new(
+                ScheduleSpec::new().with_interval(MINUTE),
+                ScheduleAction::start_workflow(Nap::run, (), WorkflowOptions::new("nap", "naps")),
+            )
+            .with_overlap(ScheduleOverlapPolicy::BufferAll),
+        )
+        .await?;
+    // Times every minute from 50 s; each workflow takes 90 s, so the k-th starts at
+    // 50 + 90k s, when the one before closes: 7 starts in ten minutes, 3 times still buffered.
+    env.sleep(10 * MINUTE).await;
+    let d = handle.describe().await?;
+    assert_eq!(d.action_count, 7);
+    assert_eq!(d.raw.info.clone().unwrap_or_default().buffer_size, 3);
+    let started: Vec<SystemTime> = d
+        .recent_actions
+        .iter()
+        .map(|a| {
+            a.actual_time
+                .map(|t| t.to_system_time())
+                .unwrap_or(UNIX_EPOCH)
+        })
+        .collect();
+    assert_eq!(started[0], start_time() + Duration::from_secs(50));
+    for pair in started.windows(2) {
+        let gap = pair[1].duration_since(pair[0]).unwrap_or_default();
+        // 90 s of sleep plus the workflow tasks' real time (time runs at the real pace while
+        // work is in flight).
+        assert!(
+            gap >= Duration::from_secs(90) && gap < Duration::from_secs(91),
+            "{gap:?}"
+        );
+    }
+    // Each keeps the nominal time of its own spec time in its workflow id.
+    let ids = action_ids(&d);
+    assert!(
+        ids[1].ends_with(&rfc3339(start_time() + Duration::from_secs(110))),
+        "{ids:?}"
+    );
     Ok(())
 }

@@ -209,13 +209,10 @@ impl Schedules {
     pub(super) fn refresh(&self, entry: &mut Entry) -> bool {
         let mut changed = false;
         for run in entry.running_keys() {
-            let (status, last_event) = self
-                .engine
-                .read_run(&run, |ms| (ms.status, ms.next_event_id - 1))
-                .unwrap_or((WorkflowExecutionStatus::Terminated, 0));
-            if status == WorkflowExecutionStatus::Running {
+            let Some((status, closed_run, last_event)) = self.closed_status(&run) else {
                 continue;
-            }
+            };
+            self.watch.untrack(&run.namespace, &run.workflow_id);
             changed = true;
             let info = entry.record.info_mut();
             info.running_workflows
@@ -248,7 +245,7 @@ impl Schedules {
                 if !state.paused {
                     state.paused = true;
                     state.notes = if status == WorkflowExecutionStatus::Failed {
-                        let message = self.failure_message(&run, last_event);
+                        let message = self.failure_message(&closed_run, last_event);
                         format!(
                             "paused due to workflow failure: {}: {message}",
                             run.workflow_id
@@ -261,6 +258,36 @@ impl Schedules {
             }
         }
         changed
+    }
+
+    /// How a workflow the schedule started ended: `None` while its chain (continue-as-new,
+    /// retries) still runs; else the status, the run that closed and its close event id.
+    fn closed_status(&self, run: &RunKey) -> Option<(WorkflowExecutionStatus, RunKey, i64)> {
+        let state = |key: &RunKey| {
+            self.engine.read_run(key, |ms| {
+                (ms.status, ms.first_run_id.clone(), ms.next_event_id - 1)
+            })
+        };
+        let Ok((status, _, last)) = state(run) else {
+            // Deleted.
+            return Some((WorkflowExecutionStatus::Terminated, run.clone(), 0));
+        };
+        if status == WorkflowExecutionStatus::Running {
+            return None;
+        }
+        // A continued or retried chain: its latest run tells.
+        if let Ok(current) = self.engine.resolve(&run.namespace, &run.workflow_id, "")
+            && current.run_id != run.run_id
+            && let Ok((latest, first, latest_last)) = state(&current)
+            && first == run.run_id
+        {
+            return (latest != WorkflowExecutionStatus::Running).then_some((
+                latest,
+                current,
+                latest_last,
+            ));
+        }
+        Some((status, run.clone(), last))
     }
 
     /// The failure message of a failed run's close event.
@@ -436,50 +463,12 @@ impl Schedules {
         }
         if let Some(execution) = started.filter(|_| tracked) {
             info.running_workflows.push(execution.clone());
-            self.watch(
+            self.watch.track(
                 &entry.record.namespace,
+                &execution.workflow_id,
                 &entry.record.schedule_id,
-                RunKey {
-                    namespace: entry.record.namespace.clone(),
-                    workflow_id: execution.workflow_id,
-                    run_id: execution.run_id,
-                },
             );
         }
-    }
-
-    /// Wakes the schedule when `run` closes (a buffered start may then begin).
-    pub(super) fn watch(&self, namespace: &str, schedule_id: &str, run: RunKey) {
-        let Some(me) = self.me.upgrade() else {
-            return;
-        };
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let key = (namespace.to_string(), schedule_id.to_string());
-        handle.spawn(async move {
-            loop {
-                if *me.engine.shutdown.borrow() {
-                    return;
-                }
-                let deadline = tokio::time::Instant::now() + Duration::from_secs(3600);
-                match me
-                    .engine
-                    .wait_for(&run, deadline, |ms| (!ms.is_open()).then_some(()))
-                    .await
-                {
-                    Ok(Some(())) | Err(_) => break,
-                    Ok(None) => continue,
-                }
-            }
-            let now = me.now();
-            let mut entries = me.lock();
-            if let Some(entry) = entries.get_mut(&key)
-                && me.refresh(entry)
-            {
-                me.process(entry, now);
-            }
-        });
     }
 }
 

@@ -20,6 +20,7 @@ mod calendar;
 mod record;
 mod spec;
 mod views;
+mod watch;
 
 pub(crate) use record::ScheduleRecord;
 
@@ -70,7 +71,7 @@ pub(crate) struct Schedules {
     store: Arc<dyn Store>,
     entries: Mutex<BTreeMap<(String, String), Entry>>,
     timer_seq: std::sync::atomic::AtomicI64,
-    me: Weak<Schedules>,
+    watch: Arc<watch::Watch>,
 }
 
 impl std::fmt::Debug for Schedules {
@@ -101,15 +102,59 @@ pub(crate) fn token_bytes(token: i64) -> Vec<u8> {
 }
 
 impl Schedules {
+    /// The schedules of a server; wakes a schedule when a workflow it started closes (a task
+    /// that runs until the server shuts down).
     pub(crate) fn new(engine: Arc<Engine>, namespaces: Arc<Namespaces>) -> Arc<Schedules> {
-        Arc::new_cyclic(|me| Schedules {
+        let (wake, mut woken) = tokio::sync::mpsc::unbounded_channel();
+        let watch = Arc::new(watch::Watch::new(wake, engine.in_flight.clone()));
+        let hook_watch = watch.clone();
+        if engine
+            .on_closed
+            .set(Box::new(move |run| hook_watch.closed(run)))
+            .is_err()
+        {
+            tracing::error!("the engine's close hook was already set");
+        }
+        let schedules = Arc::new(Schedules {
             store: engine.store.clone(),
             engine,
             namespaces,
             entries: Mutex::default(),
             timer_seq: Default::default(),
-            me: me.clone(),
-        })
+            watch,
+        });
+        let me: Weak<Schedules> = Arc::downgrade(&schedules);
+        let in_flight = schedules.engine.in_flight.clone();
+        let mut stop = schedules.engine.shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    next = woken.recv() => {
+                        let Some((namespace, schedule_id)) = next else { return };
+                        if let Some(me) = me.upgrade() {
+                            me.closed(&namespace, &schedule_id);
+                        }
+                        in_flight
+                            .pending_transfers
+                            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                        in_flight.changed.notify_one();
+                    }
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            }
+        });
+        schedules
+    }
+
+    /// A workflow that `schedule_id` started closed.
+    fn closed(&self, namespace: &str, schedule_id: &str) {
+        let now = self.now();
+        let mut entries = self.lock();
+        if let Some(entry) = entries.get_mut(&(namespace.to_string(), schedule_id.to_string()))
+            && self.refresh(entry)
+        {
+            self.process(entry, now);
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<(String, String), Entry>> {
@@ -147,7 +192,7 @@ impl Schedules {
                 timer: None,
             };
             for run in entry.running_keys() {
-                self.watch(&key.0, &key.1, run);
+                self.watch.track(&key.0, &run.workflow_id, &key.1);
             }
             self.process(&mut entry, now);
             entries.insert(key, entry);
@@ -278,8 +323,11 @@ impl Schedules {
         let removed = self
             .lock()
             .remove(&(namespace.to_string(), schedule_id.to_string()));
-        if removed.is_none() {
+        let Some(removed) = removed else {
             return Err(not_found(schedule_id));
+        };
+        for run in removed.running_keys() {
+            self.watch.untrack(namespace, &run.workflow_id);
         }
         self.store
             .delete_schedule(namespace, schedule_id)
