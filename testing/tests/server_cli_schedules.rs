@@ -1,5 +1,6 @@
 //! The official `temporal` CLI's `schedule` commands ($TEMPORAL_CLI, pinned in
-//! scripts/tools.sh) against the `reprise-server` binary.
+//! scripts/tools.sh) against the `reprise-server` binary: create, list, describe, trigger,
+//! backfill, update, toggle, delete.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
@@ -181,6 +182,30 @@ fn schedule_commands() {
         "{ids:?}"
     );
 
+    server.ok(&[
+        "schedule",
+        "update",
+        "--schedule-id",
+        "nightly",
+        "--interval",
+        "1h",
+        "--workflow-id",
+        "report",
+        "--task-queue",
+        "reports",
+        "--type",
+        "Report",
+        "--overlap-policy",
+        "BufferOne",
+    ]);
+    let d = server.describe("nightly");
+    assert_eq!(d["schedule"]["spec"]["interval"][0]["interval"], "3600s");
+    assert!(d["schedule"]["spec"]["structuredCalendar"].is_null());
+    assert_eq!(
+        d["schedule"]["policies"]["overlapPolicy"],
+        "SCHEDULE_OVERLAP_POLICY_BUFFER_ONE"
+    );
+    assert_eq!(action_count(&d), 3, "an update keeps the counters");
     server.ok(&[
         "schedule",
         "toggle",
