@@ -17,6 +17,8 @@ mod envconfig;
 mod error;
 mod handle;
 mod options;
+mod schedule;
+mod schedule_options;
 mod visibility;
 
 pub use crate::definition::RetryPolicy;
@@ -25,6 +27,10 @@ pub use envconfig::{ConfigError, ConfigSource};
 pub use error::ClientError;
 pub use handle::{UpdateHandle, UpdateStage, WorkflowHandle};
 pub use options::{ClientOptions, RetryOptions, TlsOptions, WorkflowOptions};
+pub use schedule::{ScheduleDescription, ScheduleHandle, ScheduleSummary};
+pub use schedule_options::{
+    ScheduleAction, ScheduleBackfill, ScheduleCalendar, ScheduleOptions, ScheduleSpec,
+};
 pub use visibility::WorkflowExecution;
 
 use crate::api::temporal::api::common::v1::{Memo, Payloads, SearchAttributes, WorkflowType};
@@ -263,7 +269,7 @@ impl Client {
     /// send no `input` at all then.
     pub(crate) fn encode_args(
         &self,
-        args: &impl ToPayloads,
+        args: &(impl ToPayloads + ?Sized),
     ) -> Result<Option<Payloads>, ClientError> {
         let converter = self.data_converter();
         let payloads = converter.encode_payloads(args.to_payloads(converter)?)?;
@@ -284,7 +290,7 @@ impl Client {
     }
 }
 
-fn task_queue(name: &str) -> TaskQueue {
+pub(crate) fn task_queue(name: &str) -> TaskQueue {
     TaskQueue {
         name: name.to_string(),
         kind: TaskQueueKind::Normal as i32,

@@ -30,8 +30,8 @@
 //! (activities, timers, markers, upserts, children, external signals/cancels, continue-as-new),
 //! activity heartbeats and results by token or id, activity retries and every activity timeout,
 //! workflow-task timeouts and failures, run timeouts, workflow retry policies, the
-//! `OperatorService` search-attribute calls, cron schedules, retention and deletion. Not yet:
-//! schedules, Nexus, worker versioning, reset, batch operations.
+//! `OperatorService` search-attribute calls, cron schedules, schedules (`server::schedules`),
+//! retention and deletion. Not yet: Nexus, worker versioning, reset, batch operations.
 //!
 //! Storage: in memory by default; on a [`crate::store::SqliteStore`] everything survives a crash
 //! (kill -9 included) and a restarted server carries on where the last commit left off.
@@ -46,6 +46,7 @@ mod frontend;
 pub(crate) mod history;
 mod matching;
 mod namespaces;
+mod schedules;
 mod security;
 mod skipping;
 mod timers;
@@ -380,6 +381,11 @@ impl TestServer {
             })
         };
         let namespaces = Arc::new(namespaces::Namespaces::new(store));
+        let schedules = schedules::Schedules::new(engine.clone(), namespaces.clone());
+        let recovered_schedules = schedules.recover()?;
+        if recovered_schedules > 0 {
+            tracing::info!("recovered {recovered_schedules} schedules");
+        }
         let skipping = options.time_skipping.clone().map(|clock| {
             TimeSkipping::new(
                 clock,
@@ -389,20 +395,34 @@ impl TestServer {
         });
         let skipper = skipping.clone().map(|skipping| {
             let engine = engine.clone();
+            let schedules = schedules.clone();
             tokio::spawn(skipping::run_skipper(
                 skipping,
                 engine.in_flight.clone(),
                 timer_queue.clone(),
-                move |run, kind| engine.timer_is_live(run, kind),
+                move |run, kind| {
+                    if schedules::is_timer(run) {
+                        schedules.timer_is_live(run, kind)
+                    } else {
+                        engine.timer_is_live(run, kind)
+                    }
+                },
                 shutdown_rx.clone(),
             ))
         });
         let timers = {
             let engine = engine.clone();
+            let schedules = schedules.clone();
             tokio::spawn(timer_queue.run(
                 options.clock.clone(),
                 shutdown_rx.clone(),
-                move |run, fire_at, kind| engine.fire_timer(run, fire_at, kind),
+                move |run, fire_at, kind| {
+                    if schedules::is_timer(&run) {
+                        schedules.fire(&run, &kind)
+                    } else {
+                        engine.fire_timer(run, fire_at, kind)
+                    }
+                },
             ))
         };
         let workflow_service = WorkflowServiceServer::new(frontend::Frontend {
@@ -413,6 +433,7 @@ impl TestServer {
             result_waits: skipping
                 .clone()
                 .filter(|_| options.time_skipping_on_result_wait),
+            schedules,
         })
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)

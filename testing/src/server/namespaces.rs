@@ -29,6 +29,9 @@ pub(crate) const SYSTEM_SEARCH_ATTRIBUTES: &[(&str, IndexedValueType)] = &[
     ("StateTransitionCount", IndexedValueType::Int),
     ("TaskQueue", IndexedValueType::Keyword),
     ("TemporalChangeVersion", IndexedValueType::KeywordList),
+    ("TemporalSchedulePaused", IndexedValueType::Bool),
+    ("TemporalScheduledById", IndexedValueType::Keyword),
+    ("TemporalScheduledStartTime", IndexedValueType::Datetime),
     ("WorkflowId", IndexedValueType::Keyword),
     ("WorkflowType", IndexedValueType::Keyword),
 ];

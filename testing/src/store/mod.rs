@@ -323,6 +323,28 @@ pub trait Store: Send + Sync + 'static {
     fn transfer_done(&self, _run: &RunKey, _kind: &TransferKind) -> Result<(), StoreError> {
         Ok(())
     }
+
+    /// Creates or replaces a schedule's state (encoded by the server, opaque to the store). A
+    /// store that is not [durable](Store::is_durable) may keep nothing: the server holds every
+    /// schedule in memory too.
+    fn put_schedule(
+        &self,
+        _namespace: &str,
+        _schedule_id: &str,
+        _state: &[u8],
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Deletes a schedule.
+    fn delete_schedule(&self, _namespace: &str, _schedule_id: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Every stored schedule's state, as last passed to [`Store::put_schedule`].
+    fn schedules(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 /// The shard (of `shards`) that a workflow id belongs to: stable across processes, so a durable

@@ -79,6 +79,12 @@ CREATE TABLE IF NOT EXISTS transfers (
     kind BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS transfers_by_run ON transfers (namespace, workflow_id, run_id);
+CREATE TABLE IF NOT EXISTS schedules (
+    namespace TEXT NOT NULL,
+    schedule_id TEXT NOT NULL,
+    state BLOB NOT NULL,
+    PRIMARY KEY (namespace, schedule_id)
+) WITHOUT ROWID;
 PRAGMA user_version = 1;
 COMMIT;
 ";
@@ -611,6 +617,43 @@ impl Store for SqliteStore {
 
     fn is_durable(&self) -> bool {
         true
+    }
+
+    fn put_schedule(
+        &self,
+        namespace: &str,
+        schedule_id: &str,
+        state: &[u8],
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "INSERT INTO schedules (namespace, schedule_id, state) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (namespace, schedule_id) DO UPDATE SET state = excluded.state",
+                params![namespace, schedule_id, state],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn delete_schedule(&self, namespace: &str, schedule_id: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "DELETE FROM schedules WHERE namespace = ?1 AND schedule_id = ?2",
+                params![namespace, schedule_id],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn schedules(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT state FROM schedules ORDER BY namespace, schedule_id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |row| row.get::<_, Vec<u8>>(0))
+            .map_err(|e| self.err(e))?;
+        rows.map(|row| row.map_err(|e| self.err(e))).collect()
     }
 
     fn recover(&self) -> Result<Recovered, StoreError> {

@@ -4,6 +4,7 @@
 mod handlers;
 mod history;
 mod operator;
+mod schedules;
 mod testservice;
 pub(crate) mod validate;
 
@@ -33,6 +34,7 @@ pub(crate) struct Frontend {
     pub(crate) shutdown: watch::Receiver<bool>,
     /// Unlocked while a client waits for a result (time for tests).
     pub(crate) result_waits: Option<super::TimeSkipping>,
+    pub(crate) schedules: Arc<super::schedules::Schedules>,
 }
 
 fn ok<T>(t: T) -> Rpc<T> {
@@ -629,7 +631,7 @@ impl WorkflowService for Frontend {
                 signal_and_query_header: true,
                 internal_error_differentiation: true,
                 activity_failure_include_heartbeat: true,
-                supports_schedules: false,
+                supports_schedules: true,
                 encoded_failure_attributes: true,
                 build_id_based_versioning: false,
                 upsert_memo: true,
@@ -691,5 +693,54 @@ impl WorkflowService for Frontend {
             stage: response.stage,
             update_ref: response.update_ref,
         })
+    }
+
+    async fn create_schedule(
+        &self,
+        request: Request<ws::CreateScheduleRequest>,
+    ) -> Rpc<ws::CreateScheduleResponse> {
+        ok(self.create_schedule_rpc(request.into_inner())?)
+    }
+
+    async fn describe_schedule(
+        &self,
+        request: Request<ws::DescribeScheduleRequest>,
+    ) -> Rpc<ws::DescribeScheduleResponse> {
+        ok(self.describe_schedule_rpc(request.into_inner())?)
+    }
+
+    async fn update_schedule(
+        &self,
+        request: Request<ws::UpdateScheduleRequest>,
+    ) -> Rpc<ws::UpdateScheduleResponse> {
+        ok(self.update_schedule_rpc(request.into_inner())?)
+    }
+
+    async fn patch_schedule(
+        &self,
+        request: Request<ws::PatchScheduleRequest>,
+    ) -> Rpc<ws::PatchScheduleResponse> {
+        ok(self.patch_schedule_rpc(request.into_inner())?)
+    }
+
+    async fn list_schedule_matching_times(
+        &self,
+        request: Request<ws::ListScheduleMatchingTimesRequest>,
+    ) -> Rpc<ws::ListScheduleMatchingTimesResponse> {
+        ok(self.list_schedule_matching_times_rpc(request.into_inner())?)
+    }
+
+    async fn delete_schedule(
+        &self,
+        request: Request<ws::DeleteScheduleRequest>,
+    ) -> Rpc<ws::DeleteScheduleResponse> {
+        ok(self.delete_schedule_rpc(request.into_inner())?)
+    }
+
+    async fn list_schedules(
+        &self,
+        request: Request<ws::ListSchedulesRequest>,
+    ) -> Rpc<ws::ListSchedulesResponse> {
+        ok(self.list_schedules_rpc(request.into_inner())?)
     }
 }

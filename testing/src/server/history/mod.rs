@@ -89,7 +89,13 @@ pub(crate) struct Engine {
     transfers: tokio::sync::mpsc::UnboundedSender<(RunKey, crate::store::TransferKind)>,
     /// Whether the store outlives the process (it then gets each run's encoded state).
     durable: bool,
+    /// Called under the run's shard lock after a commit that closed a run (schedules watch the
+    /// runs they started with it); must not block nor take a server lock.
+    pub(crate) on_closed: std::sync::OnceLock<ClosedHook>,
 }
+
+/// See [`Engine::on_closed`].
+pub(crate) type ClosedHook = Box<dyn Fn(&RunKey) + Send + Sync>;
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -116,6 +122,7 @@ impl Engine {
             shutdown,
             transfers,
             in_flight: Arc::new(InFlight::default()),
+            on_closed: std::sync::OnceLock::new(),
         }
     }
 
@@ -299,11 +306,19 @@ impl Engine {
     /// wakes whoever waits on the run.
     fn committed(&self, ms: &mut MutableState) {
         ms.version += 1;
+        let wrote_events = !ms.new_events.is_empty();
         ms.new_events.clear();
         ms.visibility_dirty = false;
         ms.touched = false;
         for task in std::mem::take(&mut ms.new_tasks) {
             self.dispatch(&ms.key, task, &ms.task_queue);
+        }
+        // Before the run stops counting as busy: what the hook starts holds time skipping.
+        if wrote_events
+            && !ms.is_open()
+            && let Some(hook) = self.on_closed.get()
+        {
+            hook(&ms.key);
         }
         self.update_busy(ms);
         ms.changed.send_replace(ms.version);
