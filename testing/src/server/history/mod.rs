@@ -9,6 +9,7 @@ mod activity;
 mod children;
 mod commands;
 pub(crate) mod cron;
+mod gauges;
 mod lifecycle;
 mod liveness;
 mod recovery;
@@ -89,6 +90,8 @@ pub(crate) struct Engine {
     transfers: tokio::sync::mpsc::UnboundedSender<(RunKey, crate::store::TransferKind)>,
     /// Whether the store outlives the process (it then gets each run's encoded state).
     durable: bool,
+    /// The server's figures (store commit latency here; requests and polls in the frontend).
+    pub(crate) metrics: Arc<crate::server::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -116,6 +119,7 @@ impl Engine {
             shutdown,
             transfers,
             in_flight: Arc::new(InFlight::default()),
+            metrics: Arc::default(),
         }
     }
 
@@ -244,7 +248,9 @@ impl Engine {
                 state: state.as_deref(),
             })
             .collect();
+        let started = std::time::Instant::now();
         let committed = self.store.commit_all(&transitions);
+        self.metrics.commit(committed.is_ok(), started.elapsed());
         drop(transitions);
         if let Err(e) = committed {
             for m in runs {
