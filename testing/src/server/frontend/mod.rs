@@ -4,6 +4,7 @@
 mod handlers;
 mod history;
 mod operator;
+mod reset;
 mod testservice;
 pub(crate) mod validate;
 
@@ -548,7 +549,14 @@ impl WorkflowService for Frontend {
         let r = request.into_inner();
         let (workflow_id, run_id) = validate::execution(r.execution.as_ref())?;
         let key = self.run_key(&r.namespace, &workflow_id, &run_id)?;
-        ok(self.engine.read_run(&key, |ms| ms.describe())?)
+        ok(self.describe(&key)?)
+    }
+
+    async fn reset_workflow_execution(
+        &self,
+        request: Request<ws::ResetWorkflowExecutionRequest>,
+    ) -> Rpc<ws::ResetWorkflowExecutionResponse> {
+        ok(self.reset(request.into_inner())?)
     }
 
     async fn delete_workflow_execution(
