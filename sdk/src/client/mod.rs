@@ -16,12 +16,14 @@ mod connection;
 mod error;
 mod handle;
 mod options;
+mod reset;
 mod visibility;
 
 pub use crate::definition::RetryPolicy;
 pub use connection::{OperatorServiceClient, WorkflowServiceClient};
 pub use error::ClientError;
 pub use handle::{UpdateHandle, UpdateStage, WorkflowHandle};
+pub use reset::{ResetOptions, ResetTarget};
 pub use options::{ClientOptions, RetryOptions, TlsOptions, WorkflowOptions};
 pub use visibility::WorkflowExecution;
 
