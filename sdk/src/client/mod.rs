@@ -23,8 +23,8 @@ pub use crate::definition::RetryPolicy;
 pub use connection::{OperatorServiceClient, WorkflowServiceClient};
 pub use error::ClientError;
 pub use handle::{UpdateHandle, UpdateStage, WorkflowHandle};
-pub use reset::{ResetOptions, ResetTarget};
 pub use options::{ClientOptions, RetryOptions, TlsOptions, WorkflowOptions};
+pub use reset::{ResetOptions, ResetTarget};
 pub use visibility::WorkflowExecution;
 
 use crate::api::temporal::api::common::v1::{Memo, Payloads, SearchAttributes, WorkflowType};

@@ -123,9 +123,7 @@ impl WorkflowHandle {
             }),
             reason: options.reason,
             workflow_task_finish_event_id: event_id,
-            request_id: options
-                .request_id
-                .unwrap_or_else(crate::util::random_uuid),
+            request_id: options.request_id.unwrap_or_else(crate::util::random_uuid),
             reset_reapply_exclude_types: exclude,
             ..Default::default()
         };

@@ -3,6 +3,7 @@
 
 mod handlers;
 mod history;
+mod multi_op;
 mod operator;
 mod reset;
 mod testservice;
@@ -550,6 +551,16 @@ impl WorkflowService for Frontend {
         let (workflow_id, run_id) = validate::execution(r.execution.as_ref())?;
         let key = self.run_key(&r.namespace, &workflow_id, &run_id)?;
         ok(self.describe(&key)?)
+    }
+
+    async fn execute_multi_operation(
+        &self,
+        request: Request<ws::ExecuteMultiOperationRequest>,
+    ) -> Rpc<ws::ExecuteMultiOperationResponse> {
+        let deadline = self.deadline(request.metadata());
+        ok(self
+            .execute_multi_operation_impl(request.into_inner(), deadline)
+            .await?)
     }
 
     async fn reset_workflow_execution(

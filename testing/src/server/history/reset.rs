@@ -474,12 +474,15 @@ fn admit(ms: &mut MutableState, request: reprise::api::temporal::api::update::v1
         ),
     );
     ms.update_seq += 1;
+    // The worker reads a re-applied update from its `UpdateAdmitted` event, as on the official
+    // server: no protocol message carries it (`Sent` keeps it from being sent as one, and lets
+    // the worker accept it; -1: no workflow task carried it).
     ms.updates.insert(
         update_id,
         Update {
             seq: ms.update_seq,
             request,
-            state: UpdateState::Admitted,
+            state: UpdateState::Sent(-1),
         },
     );
 }
