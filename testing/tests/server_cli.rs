@@ -370,7 +370,7 @@ fn binary_arguments_and_signals() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("exclude each other"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
     let out = Command::new(bin)
         .args(["--db", "x.db", "--db-sync", "sometimes"])
         .output()

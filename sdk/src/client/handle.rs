@@ -94,6 +94,11 @@ impl WorkflowHandle {
         self
     }
 
+    /// The client this handle calls through.
+    pub(super) fn client(&self) -> &Client {
+        &self.client
+    }
+
     fn execution(&self) -> ApiExecution {
         ApiExecution {
             workflow_id: self.workflow_id.clone(),

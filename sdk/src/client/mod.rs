@@ -17,6 +17,7 @@ mod envconfig;
 mod error;
 mod handle;
 mod options;
+mod reset;
 mod schedule;
 mod schedule_options;
 mod visibility;
@@ -27,6 +28,7 @@ pub use envconfig::{ConfigError, ConfigSource};
 pub use error::ClientError;
 pub use handle::{UpdateHandle, UpdateStage, WorkflowHandle};
 pub use options::{ClientOptions, RetryOptions, TlsOptions, WorkflowOptions};
+pub use reset::{ResetOptions, ResetTarget};
 pub use schedule::{ScheduleDescription, ScheduleHandle, ScheduleSummary};
 pub use schedule_options::{
     ScheduleAction, ScheduleBackfill, ScheduleCalendar, ScheduleOptions, ScheduleSpec,

@@ -1,54 +1,177 @@
 //! `reprise-server`: the bundled Temporal-compatible server as a process.
 //!
-//! ```text
-//! reprise-server [--address 127.0.0.1:7233] [--memory | --db PATH [--db-sync normal|full]]
-//!                [--namespace NAME]... [--search-attribute NAME=TYPE]... [--time-skipping]
-//!                [--log-level LEVEL]
-//! ```
-//! Prints `reprise-server listening on ADDR` once it accepts connections; stops cleanly on SIGINT
-//! or SIGTERM. `reprise-server PORT [--enable-time-skipping]` is the command line of Temporal's
-//! test server (time skipping, starting locked), so the official SDKs' time-skipping test environments can start this binary in
-//! its place (Python: `WorkflowEnvironment.start_time_skipping(test_server_existing_path=...)`):
-//! skipping then starts locked and clients drive it through `TestService`. With `--db` everything lives in that SQLite file (created if missing): a server
-//! killed at any moment and started again on the file carries on where it stopped.
+//! `reprise-server --help` lists every flag with its environment-variable fallback
+//! (`REPRISE_ADDRESS`, `REPRISE_DB`, ...; a flag on the command line wins over its variable).
+//! Prints `reprise-server listening on ADDR` on stdout once it accepts connections (logs go to
+//! stderr); stops cleanly on SIGINT or SIGTERM. `reprise-server PORT [--enable-time-skipping]`
+//! is the command line of Temporal's test server (time skipping, starting locked), so the
+//! official SDKs' time-skipping test environments can start this binary in its place (Python:
+//! `WorkflowEnvironment.start_time_skipping(test_server_existing_path=...)`): clients then drive
+//! skipping through `TestService`. With `--db` everything lives in that SQLite file (created if
+//! missing): a server killed at any moment and started again on the file carries on where it
+//! stopped. `--metrics-address` serves Prometheus metrics at `/metrics`.
 #![allow(clippy::print_stdout)]
 
+use clap::{Parser, ValueEnum};
 use reprise::api::temporal::api::enums::v1::IndexedValueType;
 use reprise_testing::server::{ServerOptions, TestServer};
 use reprise_testing::store::{SqliteStore, Synchronous};
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: reprise-server [--address HOST:PORT] \
-[--memory | --db PATH [--db-sync normal|full]] [--namespace NAME]... [--search-attribute NAME=TYPE]... [--time-skipping] [--log-level error|warn|info|debug]
-   or: reprise-server PORT [--enable-time-skipping] (Temporal test server command line)
-TYPE is one of Keyword, Text, Int, Double, Bool, Datetime, KeywordList.";
+/// Bools from the environment: 1/0, true/false, yes/no, on/off.
+fn boolish() -> clap::builder::BoolishValueParser {
+    clap::builder::BoolishValueParser::new()
+}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Level {
+/// A Temporal-compatible server (WorkflowService, the CLI's part of OperatorService, TestService
+/// under time skipping) in one process, in memory or on a SQLite file.
+#[derive(Debug, Parser)]
+#[command(
+    name = "reprise-server",
+    version,
+    after_help = "Also: reprise-server PORT [--enable-time-skipping], the command line of \
+Temporal's test server (listens on 127.0.0.1:PORT with time skipping, starting locked).\n\
+Logs: --log-filter, else --log-level, else RUST_LOG, else info."
+)]
+struct Args {
+    /// Address to listen on for gRPC (an IP address and a port; port 0 picks a free one).
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        env = "REPRISE_ADDRESS",
+        default_value = "127.0.0.1:7233",
+        conflicts_with = "port"
+    )]
+    address: SocketAddr,
+
+    /// Keep everything in memory (the default; excludes --db).
+    #[arg(long, env = "REPRISE_MEMORY", value_parser = boolish(), conflicts_with = "db")]
+    memory: bool,
+
+    /// Keep everything in this SQLite file (created if missing); a restarted server carries on.
+    #[arg(long, value_name = "PATH", env = "REPRISE_DB", value_parser = non_empty_path)]
+    db: Option<PathBuf>,
+
+    /// SQLite durability: `full` syncs every commit to disk, `normal` survives a process crash
+    /// but may lose the last commits on power loss.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        env = "REPRISE_DB_SYNC",
+        default_value_t = DbSync::Normal
+    )]
+    db_sync: DbSync,
+
+    /// Register a namespace besides `default` (repeatable; the variable takes a comma list).
+    #[arg(
+        long = "namespace",
+        value_name = "NAME",
+        env = "REPRISE_NAMESPACES",
+        value_delimiter = ',',
+        value_parser = non_empty
+    )]
+    namespaces: Vec<String>,
+
+    /// Register a custom search attribute in every namespace (repeatable; the variable takes a
+    /// comma list). TYPE: Keyword, Text, Int, Double, Bool, Datetime or KeywordList.
+    #[arg(
+        long = "search-attribute",
+        value_name = "NAME=TYPE",
+        env = "REPRISE_SEARCH_ATTRIBUTES",
+        value_delimiter = ',',
+        value_parser = search_attribute
+    )]
+    search_attributes: Vec<(String, IndexedValueType)>,
+
+    /// Skip time: a virtual clock that jumps to the next timer whenever no work is in flight.
+    #[arg(long, env = "REPRISE_TIME_SKIPPING", value_parser = boolish())]
+    time_skipping: bool,
+
+    /// Time skipping starting locked, as Temporal's test server (clients unlock it through
+    /// TestService while they wait).
+    #[arg(long)]
+    enable_time_skipping: bool,
+
+    /// Temporal's test server command line: listen on 127.0.0.1:PORT with time skipping starting
+    /// locked.
+    #[arg(value_name = "PORT")]
+    port: Option<u16>,
+
+    /// Log level of every target: error, warn, info, debug or trace.
+    #[arg(long, value_enum, value_name = "LEVEL", env = "REPRISE_LOG_LEVEL")]
+    log_level: Option<LogLevel>,
+
+    /// Log filter directives as RUST_LOG takes them (e.g. `info,reprise_testing=debug`); wins
+    /// over --log-level.
+    #[arg(long, value_name = "DIRECTIVES", env = "REPRISE_LOG_FILTER")]
+    log_filter: Option<String>,
+
+    /// Log lines as text or as JSON objects (one per line), on stderr.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        env = "REPRISE_LOG_FORMAT",
+        default_value_t = LogFormat::Text
+    )]
+    log_format: LogFormat,
+
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics (requests, latencies, task-queue
+    /// backlogs and poll waits, store commits, open runs).
+    #[arg(long, value_name = "HOST:PORT", env = "REPRISE_METRICS_ADDRESS")]
+    metrics_address: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DbSync {
+    Normal,
+    Full,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogLevel {
     Error,
     Warn,
     Info,
     Debug,
+    Trace,
 }
 
-#[derive(Debug)]
-struct Args {
-    address: SocketAddr,
-    namespaces: Vec<String>,
-    search_attributes: Vec<(String, IndexedValueType)>,
-    time_skipping: bool,
-    /// Time skipping starts locked (Temporal test server compatibility).
-    time_skipping_locked: bool,
-    level: Level,
-    /// The SQLite file; `None` = memory.
-    db: Option<std::path::PathBuf>,
-    sync: Synchronous,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
-fn parse_type(text: &str) -> Option<IndexedValueType> {
-    Some(match text.to_ascii_lowercase().as_str() {
+fn non_empty(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        Err("needs a non-empty name".into())
+    } else {
+        Ok(text.to_string())
+    }
+}
+
+fn non_empty_path(text: &str) -> Result<PathBuf, String> {
+    if text.is_empty() {
+        Err("needs a file path".into())
+    } else {
+        Ok(text.into())
+    }
+}
+
+fn search_attribute(text: &str) -> Result<(String, IndexedValueType), String> {
+    let (name, kind) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not NAME=TYPE"))?;
+    if name.is_empty() {
+        return Err(format!("{text:?} has no name"));
+    }
+    let kind = match kind.to_ascii_lowercase().as_str() {
         "keyword" => IndexedValueType::Keyword,
         "text" => IndexedValueType::Text,
         "int" => IndexedValueType::Int,
@@ -56,114 +179,42 @@ fn parse_type(text: &str) -> Option<IndexedValueType> {
         "bool" => IndexedValueType::Bool,
         "datetime" => IndexedValueType::Datetime,
         "keywordlist" => IndexedValueType::KeywordList,
-        _ => return None,
-    })
-}
-
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
-    let mut parsed = Args {
-        address: SocketAddr::from(([127, 0, 0, 1], 7233)),
-        namespaces: Vec::new(),
-        search_attributes: Vec::new(),
-        time_skipping: false,
-        time_skipping_locked: false,
-        level: Level::Info,
-        db: None,
-        sync: Synchronous::Normal,
-    };
-    let mut memory = false;
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--address" => {
-                let v = value("--address")?;
-                parsed.address = v.parse().map_err(|_| {
-                    format!("--address {v:?} is not HOST:PORT (an IP address and a port)")
-                })?;
-            }
-            "--memory" => memory = true,
-            "--time-skipping" => parsed.time_skipping = true,
-            // Temporal's test server: `PORT [--enable-time-skipping]`, time skipping either way
-            // (the official SDKs pass the port alone).
-            "--enable-time-skipping" => parsed.time_skipping_locked = true,
-            bare if !bare.starts_with('-') => {
-                let port: u16 = bare.parse().map_err(|_| {
-                    format!("unknown argument {bare:?} (a bare argument is a port)")
-                })?;
-                parsed.address = SocketAddr::from(([127, 0, 0, 1], port));
-                parsed.time_skipping_locked = true;
-            }
-            "--db" => {
-                let path = value("--db")?;
-                if path.is_empty() {
-                    return Err("--db needs a file path".into());
-                }
-                parsed.db = Some(path.into());
-            }
-            "--db-sync" => {
-                let v = value("--db-sync")?;
-                parsed.sync = match v.to_ascii_lowercase().as_str() {
-                    "normal" => Synchronous::Normal,
-                    "full" => Synchronous::Full,
-                    _ => return Err(format!("--db-sync {v:?}: expected normal or full")),
-                };
-            }
-            "--namespace" => {
-                let v = value("--namespace")?;
-                if v.is_empty() {
-                    return Err("--namespace needs a non-empty name".into());
-                }
-                parsed.namespaces.push(v);
-            }
-            "--search-attribute" => {
-                let v = value("--search-attribute")?;
-                let (name, kind) = v
-                    .split_once('=')
-                    .ok_or_else(|| format!("--search-attribute {v:?} is not NAME=TYPE"))?;
-                let kind = parse_type(kind)
-                    .ok_or_else(|| format!("--search-attribute {v:?}: unknown type {kind:?}"))?;
-                if name.is_empty() {
-                    return Err(format!("--search-attribute {v:?} has no name"));
-                }
-                parsed.search_attributes.push((name.to_string(), kind));
-            }
-            "--log-level" => {
-                let v = value("--log-level")?;
-                parsed.level = match v.to_ascii_lowercase().as_str() {
-                    "error" => Level::Error,
-                    "warn" => Level::Warn,
-                    "info" => Level::Info,
-                    "debug" => Level::Debug,
-                    _ => {
-                        return Err(format!(
-                            "--log-level {v:?}: expected error, warn, info or debug"
-                        ));
-                    }
-                };
-            }
-            other => return Err(format!("unknown argument {other:?}")),
+        _ => {
+            return Err(format!(
+                "unknown type {kind:?} (Keyword, Text, Int, Double, Bool, Datetime, KeywordList)"
+            ));
         }
-    }
-    if memory && parsed.db.is_some() {
-        return Err("--memory and --db exclude each other".into());
-    }
-    Ok(Some(parsed))
+    };
+    Ok((name.to_string(), kind))
 }
 
-fn log(args: &Args, level: Level, message: &str) {
-    if level <= args.level {
-        eprintln!("reprise-server: {message}");
-    }
+/// Sets up the subscriber: --log-filter, else --log-level, else RUST_LOG, else `info`.
+fn init_logs(args: &Args) -> Result<(), String> {
+    let directives = match (&args.log_filter, args.log_level) {
+        (Some(filter), _) => filter.clone(),
+        (None, Some(level)) => match level {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+        .to_string(),
+        (None, None) => std::env::var("RUST_LOG")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "info".to_string()),
+    };
+    let filter =
+        EnvFilter::try_new(&directives).map_err(|e| format!("log filter {directives:?}: {e}"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match args.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    installed.map_err(|e| e.to_string())
 }
 
 /// SIGINT/SIGTERM listeners, installed before the server says it is ready so that a signal sent
@@ -213,40 +264,54 @@ impl Signals {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("reprise-server: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+/// The server's options from the command line (the test-server form included).
+fn options(args: &Args) -> Result<ServerOptions, String> {
+    let address = match args.port {
+        Some(port) => SocketAddr::from(([127, 0, 0, 1], port)),
+        None => args.address,
     };
-    let mut options = ServerOptions::default().with_address(args.address);
+    let mut options = ServerOptions::default().with_address(address);
     for ns in &args.namespaces {
         options = options.with_namespace(ns.clone());
     }
     for (name, kind) in &args.search_attributes {
         options = options.with_search_attribute(name.clone(), *kind);
     }
-    if args.time_skipping_locked {
+    // Temporal's test server: `PORT [--enable-time-skipping]`, time skipping either way (the
+    // official SDKs pass the port alone), starting locked.
+    if args.port.is_some() || args.enable_time_skipping {
         options = options.with_time_skipping_locked();
     } else if args.time_skipping {
         options = options.with_time_skipping();
     }
-    if let Some(path) = &args.db {
-        match SqliteStore::open_with(path, args.sync) {
-            Ok(store) => options = options.with_store(std::sync::Arc::new(store)),
-            Err(e) => {
-                eprintln!("reprise-server: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
+    if let Some(address) = args.metrics_address {
+        options = options.with_metrics_address(address);
     }
+    if let Some(path) = &args.db {
+        let sync = match args.db_sync {
+            DbSync::Normal => Synchronous::Normal,
+            DbSync::Full => Synchronous::Full,
+        };
+        let store = SqliteStore::open_with(path, sync).map_err(|e| e.to_string())?;
+        options = options.with_store(std::sync::Arc::new(store));
+    }
+    Ok(options)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Err(e) = init_logs(&args) {
+        eprintln!("reprise-server: {e}");
+        return ExitCode::from(2);
+    }
+    let options = match options(&args) {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("reprise-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let signals = Signals::install();
     let server = match TestServer::start(options).await {
         Ok(s) => s,
@@ -256,43 +321,39 @@ async fn main() -> ExitCode {
         }
     };
     println!("reprise-server listening on {}", server.address());
+    if let Some(metrics) = server.metrics_address() {
+        println!("reprise-server metrics on http://{metrics}/metrics");
+    }
     let _ = std::io::stdout().flush();
     let mut namespaces = vec!["default".to_string()];
     namespaces.extend(args.namespaces.iter().cloned());
-    log(
-        &args,
-        Level::Info,
-        &format!(
-            "{}; namespaces: {}{}",
-            match &args.db {
-                Some(path) => {
-                    let r = server.recovery();
-                    format!(
-                        "SQLite store {} ({} runs recovered, {} open)",
-                        path.display(),
-                        r.runs,
-                        r.open
-                    )
-                }
-                None => "memory store".to_string(),
-            },
-            namespaces.join(", "),
-            if args.time_skipping || args.time_skipping_locked {
-                "; time skipping"
-            } else {
-                ""
-            }
-        ),
+    let store = match &args.db {
+        Some(path) => {
+            let r = server.recovery();
+            format!(
+                "SQLite store {} ({} runs recovered, {} open)",
+                path.display(),
+                r.runs,
+                r.open
+            )
+        }
+        None => "memory store".to_string(),
+    };
+    tracing::info!(
+        address = %server.address(),
+        time_skipping = args.time_skipping || args.enable_time_skipping || args.port.is_some(),
+        "{store}; namespaces: {}",
+        namespaces.join(", ")
     );
     let signal = signals.wait().await;
-    log(&args, Level::Info, &format!("{signal}: shutting down"));
+    tracing::info!("{signal}: shutting down");
     match server.shutdown().await {
         Ok(()) => {
-            log(&args, Level::Info, "stopped");
+            tracing::info!("stopped");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            log(&args, Level::Error, &e.to_string());
+            tracing::error!("{e}");
             ExitCode::FAILURE
         }
     }

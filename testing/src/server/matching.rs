@@ -177,6 +177,16 @@ impl Matching {
         guard.1.get(key).map_or(0, |q| q.tasks.len())
     }
 
+    /// Tasks waiting per queue, for the metrics (queues that ever had a task or poller).
+    pub(crate) fn backlogs(&self) -> Vec<(QueueKey, usize)> {
+        let guard = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .1
+            .iter()
+            .map(|(key, queue)| (key.clone(), queue.tasks.len()))
+            .collect()
+    }
+
     /// Waits for a task until `deadline` or shutdown; `None` when none came.
     pub(crate) async fn poll(
         self: &Arc<Self>,

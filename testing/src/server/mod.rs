@@ -45,6 +45,7 @@ mod errors;
 mod frontend;
 pub(crate) mod history;
 mod matching;
+pub(crate) mod metrics;
 mod namespaces;
 mod schedules;
 mod security;
@@ -113,6 +114,9 @@ pub struct ServerOptions {
     pub api_key: Option<String>,
     /// Allows plaintext on an address other than loopback (refused otherwise).
     pub insecure: bool,
+    /// Where to serve the server's metrics in Prometheus' text format (`GET /metrics`); `None`
+    /// (the default): no endpoint ([`TestServer::metrics`] still renders them).
+    pub metrics_address: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for ServerOptions {
@@ -143,6 +147,7 @@ impl Default for ServerOptions {
             tls: None,
             api_key: None,
             insecure: false,
+            metrics_address: None,
         }
     }
 }
@@ -242,6 +247,13 @@ impl ServerOptions {
         self
     }
 
+    /// Serve the metrics at `http://ADDRESS/metrics` (port 0: a free port, see
+    /// [`TestServer::metrics_address`]).
+    pub fn with_metrics_address(mut self, address: SocketAddr) -> Self {
+        self.metrics_address = Some(address);
+        self
+    }
+
     /// Cap long polls at `timeout`.
     pub fn with_long_poll_timeout(mut self, timeout: Duration) -> Self {
         self.long_poll_timeout = timeout;
@@ -284,6 +296,9 @@ pub struct TestServer {
     skipper: Option<tokio::task::JoinHandle<()>>,
     skipping: Option<TimeSkipping>,
     recovery: Recovery,
+    engine: Arc<history::Engine>,
+    metrics_address: Option<SocketAddr>,
+    metrics_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestServer {
@@ -425,8 +440,26 @@ impl TestServer {
                 },
             ))
         };
+        let metrics_layer = metrics::layer::RequestMetricsLayer {
+            metrics: engine.metrics.clone(),
+        };
+        let (metrics_address, metrics_task) = match options.metrics_address {
+            Some(address) => {
+                let engine = engine.clone();
+                let render: metrics::http::Render = Arc::new(move || {
+                    engine
+                        .metrics
+                        .render(&engine.backlogs(), &engine.open_runs())
+                });
+                let (bound, task) = metrics::http::serve(address, render, shutdown_rx.clone())
+                    .await
+                    .map_err(|source| ServerError::Bind { address, source })?;
+                (Some(bound), Some(task))
+            }
+            None => (None, None),
+        };
         let workflow_service = WorkflowServiceServer::new(frontend::Frontend {
-            engine,
+            engine: engine.clone(),
             namespaces: namespaces.clone(),
             long_poll: options.long_poll_timeout,
             shutdown: shutdown_rx.clone(),
@@ -462,6 +495,7 @@ impl TestServer {
                 .layer(tonic::service::InterceptorLayer::new(
                     security::ApiKeyCheck::new(options.api_key.as_deref()),
                 ))
+                .layer(metrics_layer)
                 .add_service(workflow_service)
                 .add_service(operator_service)
                 .add_optional_service(test_service)
@@ -491,7 +525,25 @@ impl TestServer {
             skipper,
             skipping,
             recovery: recovered,
+            engine,
+            metrics_address,
+            metrics_task,
         })
+    }
+
+    /// The server's metrics now, in Prometheus' text format: requests by service, method and
+    /// status with their latencies, task-queue poll waits and backlogs, store commit latency,
+    /// open runs.
+    pub fn metrics(&self) -> String {
+        self.engine
+            .metrics
+            .render(&self.engine.backlogs(), &self.engine.open_runs())
+    }
+
+    /// Where the metrics endpoint listens, when [`ServerOptions::with_metrics_address`] asked
+    /// for one.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_address
     }
 
     /// What the server picked up from its store at start.
@@ -527,6 +579,9 @@ impl TestServer {
         if let Some(skipper) = self.skipper.take() {
             let _ = skipper.await;
         }
+        if let Some(task) = self.metrics_task.take() {
+            let _ = task.await;
+        }
         if let Some(mut serve) = self.serve.take() {
             match tokio::time::timeout(Duration::from_secs(5), &mut serve).await {
                 Ok(Ok(Ok(()))) => {}
@@ -553,6 +608,9 @@ impl Drop for TestServer {
         }
         if let Some(skipper) = self.skipper.take() {
             skipper.abort();
+        }
+        if let Some(task) = self.metrics_task.take() {
+            task.abort();
         }
     }
 }

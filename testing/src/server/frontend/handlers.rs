@@ -101,12 +101,16 @@ impl Frontend {
         };
         let mut shutdown = self.shutdown.clone();
         loop {
-            let Some(task) = self
+            let started = std::time::Instant::now();
+            let task = self
                 .engine
                 .matching
                 .poll(&key, deadline, &mut shutdown)
-                .await
-            else {
+                .await;
+            self.engine
+                .metrics
+                .poll_wait("workflow", task.is_some(), started.elapsed());
+            let Some(task) = task else {
                 return Ok(Response::new(ws::PollWorkflowTaskQueueResponse::default()));
             };
             if let Some(response) = self.engine.claim_workflow_task(task, &r.identity, sticky)? {
@@ -130,12 +134,16 @@ impl Frontend {
         self.engine.matching.record_poller(&key, &r.identity);
         let mut shutdown = self.shutdown.clone();
         loop {
-            let Some(task) = self
+            let started = std::time::Instant::now();
+            let task = self
                 .engine
                 .matching
                 .poll(&key, deadline, &mut shutdown)
-                .await
-            else {
+                .await;
+            self.engine
+                .metrics
+                .poll_wait("activity", task.is_some(), started.elapsed());
+            let Some(task) = task else {
                 return Ok(Response::new(ws::PollActivityTaskQueueResponse::default()));
             };
             if let Task::Activity {

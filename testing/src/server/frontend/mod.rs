@@ -3,7 +3,9 @@
 
 mod handlers;
 mod history;
+mod multi_op;
 mod operator;
+mod reset;
 mod schedules;
 mod testservice;
 pub(crate) mod validate;
@@ -556,7 +558,24 @@ impl WorkflowService for Frontend {
         let r = request.into_inner();
         let (workflow_id, run_id) = validate::execution(r.execution.as_ref())?;
         let key = self.run_key(&r.namespace, &workflow_id, &run_id)?;
-        ok(self.engine.read_run(&key, |ms| ms.describe())?)
+        ok(self.describe(&key)?)
+    }
+
+    async fn execute_multi_operation(
+        &self,
+        request: Request<ws::ExecuteMultiOperationRequest>,
+    ) -> Rpc<ws::ExecuteMultiOperationResponse> {
+        let deadline = self.deadline(request.metadata());
+        ok(self
+            .execute_multi_operation_impl(request.into_inner(), deadline)
+            .await?)
+    }
+
+    async fn reset_workflow_execution(
+        &self,
+        request: Request<ws::ResetWorkflowExecutionRequest>,
+    ) -> Rpc<ws::ResetWorkflowExecutionResponse> {
+        ok(self.reset(request.into_inner())?)
     }
 
     async fn delete_workflow_execution(

@@ -142,7 +142,7 @@ impl MutableState {
     }
 
     /// Queues the current attempt of an activity, with its schedule-to-start timer.
-    fn dispatch_activity(&mut self, scheduled_event_id: i64) {
+    pub(crate) fn dispatch_activity(&mut self, scheduled_event_id: i64) {
         let Some(a) = self.activities.get(&scheduled_event_id) else {
             return;
         };

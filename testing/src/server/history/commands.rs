@@ -566,7 +566,7 @@ pub(crate) fn merge_search_attributes(
 }
 
 /// Upserts memo fields the same way.
-fn merge_memo(target: &mut Option<Memo>, upserted: &Memo) {
+pub(crate) fn merge_memo(target: &mut Option<Memo>, upserted: &Memo) {
     let fields = &mut target.get_or_insert_with(Memo::default).fields;
     for (k, v) in &upserted.fields {
         let null = v.data.is_empty()

@@ -9,9 +9,12 @@ mod activity;
 mod children;
 mod commands;
 pub(crate) mod cron;
+mod describe;
+mod gauges;
 mod lifecycle;
 mod liveness;
 mod recovery;
+mod reset;
 mod snapshot;
 pub(crate) mod state;
 mod updates;
@@ -92,6 +95,8 @@ pub(crate) struct Engine {
     /// Called under the run's shard lock after a commit that closed a run (schedules watch the
     /// runs they started with it); must not block nor take a server lock.
     pub(crate) on_closed: std::sync::OnceLock<ClosedHook>,
+    /// The server's figures (store commit latency here; requests and polls in the frontend).
+    pub(crate) metrics: Arc<crate::server::metrics::Metrics>,
 }
 
 /// See [`Engine::on_closed`].
@@ -123,6 +128,7 @@ impl Engine {
             transfers,
             in_flight: Arc::new(InFlight::default()),
             on_closed: std::sync::OnceLock::new(),
+            metrics: Arc::default(),
         }
     }
 
@@ -251,7 +257,9 @@ impl Engine {
                 state: state.as_deref(),
             })
             .collect();
+        let started = std::time::Instant::now();
         let committed = self.store.commit_all(&transitions);
+        self.metrics.commit(committed.is_ok(), started.elapsed());
         drop(transitions);
         if let Err(e) = committed {
             for m in runs {

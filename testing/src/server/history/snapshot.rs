@@ -97,6 +97,12 @@ struct RunSnapshot {
     retention: u64,
     #[prost(int32, tag = "35")]
     attempt: i32,
+    #[prost(string, tag = "36")]
+    reset_run_id: String,
+    #[prost(int64, optional, tag = "37")]
+    last_reset_time: Option<i64>,
+    #[prost(int64, optional, tag = "38")]
+    original_start_time: Option<i64>,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -345,6 +351,9 @@ pub(crate) fn encode(ms: &MutableState) -> Vec<u8> {
         start: Some(ms.start.clone()),
         retention: nanos(ms.retention),
         attempt: ms.attempt,
+        reset_run_id: ms.reset_run_id.clone(),
+        last_reset_time: ms.last_reset_time.map(time),
+        original_start_time: ms.original_start_time.map(time),
     }
     .encode_to_vec()
 }
@@ -537,6 +546,9 @@ pub(crate) fn decode(
     ms.start = s.start.unwrap_or_default();
     ms.retention = Duration::from_nanos(s.retention);
     ms.attempt = s.attempt;
+    ms.reset_run_id = s.reset_run_id;
+    ms.last_reset_time = s.last_reset_time.map(from_unix_nanos);
+    ms.original_start_time = s.original_start_time.map(from_unix_nanos);
     // Nothing of a transition is in progress.
     ms.visibility_dirty = false;
     ms.touched = false;

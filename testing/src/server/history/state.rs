@@ -249,6 +249,12 @@ pub(crate) struct MutableState {
     pub(crate) attempt: i32,
     /// A run this transition created (continue-as-new), inserted after the commit.
     pub(crate) pending_new_run: Option<Box<MutableState>>,
+    /// The run a reset of this one created (`reset_run_id` in describe).
+    pub(crate) reset_run_id: String,
+    /// When this run was created by a reset.
+    pub(crate) last_reset_time: Option<SystemTime>,
+    /// The start time of the run this one was reset from (kept across resets).
+    pub(crate) original_start_time: Option<SystemTime>,
 }
 
 impl MutableState {
@@ -305,6 +311,9 @@ impl MutableState {
             busy: false,
             retention: Duration::from_secs(86_400),
             pending_new_run: None,
+            reset_run_id: String::new(),
+            last_reset_time: None,
+            original_start_time: None,
         }
     }
 

@@ -249,7 +249,8 @@ impl MutableState {
                     }));
                     self.touched = true;
                 }
-                UpdateState::Sent(_) => u.state = UpdateState::Admitted,
+                // `Sent(-1)`: re-applied by a reset, read by the worker from its event.
+                UpdateState::Sent(id) if id >= 0 => u.state = UpdateState::Admitted,
                 _ => {}
             }
         }
@@ -257,7 +258,7 @@ impl MutableState {
 
     fn requeue_sent_updates(&mut self) {
         for u in self.updates.values_mut() {
-            if matches!(u.state, UpdateState::Sent(_)) {
+            if matches!(u.state, UpdateState::Sent(id) if id >= 0) {
                 u.state = UpdateState::Admitted;
             }
         }
