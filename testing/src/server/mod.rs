@@ -44,6 +44,7 @@
 mod errors;
 mod frontend;
 pub(crate) mod history;
+mod limits;
 mod matching;
 mod namespaces;
 mod skipping;
@@ -376,11 +377,13 @@ impl TestServer {
         })
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(128 * 1024 * 1024)
+        // Requests as large as the official frontend takes (RESOURCE_EXHAUSTED beyond).
+        .max_decoding_message_size(limits::MAX_REQUEST_MESSAGE_SIZE)
         .max_encoding_message_size(128 * 1024 * 1024);
         let operator_service = OperatorServiceServer::new(frontend::Operator { namespaces })
             .accept_compressed(CompressionEncoding::Gzip)
-            .send_compressed(CompressionEncoding::Gzip);
+            .send_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(limits::MAX_REQUEST_MESSAGE_SIZE);
         let test_service = skipping.clone().map(|skipping| {
             reprise::api::temporal::api::testservice::v1::test_service_server::TestServiceServer::new(
                 frontend::TestControl {
@@ -398,6 +401,9 @@ impl TestServer {
                 // connection. hyper's default of 200 made a client's 200 waiting result long
                 // polls hold back the polls of a worker sharing its connection.
                 .max_concurrent_streams(Some(u32::MAX))
+                .layer(tower::util::MapResponseLayer::new(
+                    limits::oversized_request_status,
+                ))
                 .add_service(workflow_service)
                 .add_service(operator_service)
                 .add_optional_service(test_service)

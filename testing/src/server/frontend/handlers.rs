@@ -47,6 +47,7 @@ impl Frontend {
     ) -> Result<Duration, Status> {
         let ns = self.namespace(&r.namespace)?;
         validate::required_id(&r.workflow_id, "WorkflowId")?;
+        validate::retry_policy(r.retry_policy.as_ref())?;
         let workflow_type = r
             .workflow_type
             .as_ref()
@@ -54,9 +55,7 @@ impl Frontend {
             .unwrap_or_default();
         validate::required_id(workflow_type, "WorkflowType")?;
         validate::task_queue(r.task_queue.as_ref())?;
-        if r.request_id.len() > validate::MAX_ID_LENGTH {
-            return Err(invalid("RequestId exceeds length limit."));
-        }
+        validate::id_length(&r.request_id, "RequestId")?;
         validate::non_negative(
             r.workflow_execution_timeout.as_ref(),
             "WorkflowExecutionTimeout",
@@ -69,7 +68,13 @@ impl Frontend {
                 .map_err(|e| invalid(format!("Invalid CronSchedule {:?}: {e}", r.cron_schedule)))?;
         }
         let types = self.namespaces.search_attribute_types(&r.namespace)?;
-        validate::search_attributes(r.search_attributes.as_ref(), &types, &ns.search_attributes)?;
+        validate::search_attributes(
+            &r.namespace,
+            r.search_attributes.as_ref(),
+            &types,
+            &ns.search_attributes,
+        )?;
+        validate::start_payloads(r.input.as_ref(), r.memo.as_ref())?;
         Ok(ns.retention)
     }
 

@@ -335,6 +335,7 @@ impl WorkflowService for Frontend {
         let r = request.into_inner();
         let (workflow_id, run_id) = validate::execution(r.workflow_execution.as_ref())?;
         validate::required_id(&r.signal_name, "SignalName")?;
+        validate::blob(r.input.as_ref())?;
         let key = self.run_key(&r.namespace, &workflow_id, &run_id)?;
         self.engine.with_run(&key, |ms| {
             ms.signal(
@@ -354,6 +355,7 @@ impl WorkflowService for Frontend {
     ) -> Rpc<ws::SignalWithStartWorkflowExecutionResponse> {
         let r = request.into_inner();
         validate::required_id(&r.signal_name, "SignalName")?;
+        validate::blob(r.signal_input.as_ref())?;
         let start = ws::StartWorkflowExecutionRequest {
             namespace: r.namespace.clone(),
             workflow_id: r.workflow_id,
