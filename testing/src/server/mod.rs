@@ -43,6 +43,7 @@
 
 mod errors;
 mod frontend;
+pub(crate) mod fuzz_entry;
 pub(crate) mod history;
 mod limits;
 mod matching;

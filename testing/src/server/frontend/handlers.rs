@@ -230,7 +230,8 @@ impl Frontend {
         let size = usize::try_from(page_size)
             .ok()
             .filter(|n| *n > 0)
-            .unwrap_or(1000);
+            .unwrap_or(crate::server::limits::VISIBILITY_MAX_PAGE_SIZE)
+            .min(crate::server::limits::VISIBILITY_MAX_PAGE_SIZE);
         let total = matched.executions.len();
         let page: Vec<_> = matched
             .executions
