@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod generate;
 mod handlers;
+pub mod history;
 mod invariants;
 mod tape;
 
@@ -45,6 +46,105 @@ pub fn grpc_timeout(text: &str) -> Result<(), String> {
 pub fn durations(seconds: i64, nanos: i32, coefficient: f64, attempts: i32) -> Result<(), String> {
     crate::server::fuzz_entry::durations(seconds, nanos, coefficient, attempts);
     Ok(())
+}
+
+/// Words the parser inputs are made of (most generated texts are near-valid).
+const QUERY_WORDS: &[&str] = &[
+    "WorkflowId",
+    "CustomInt",
+    "CustomKw",
+    "StartTime",
+    "ExecutionStatus",
+    "WorkflowType",
+    "=",
+    "!=",
+    ">=",
+    "<",
+    ">",
+    "AND",
+    "OR",
+    "NOT",
+    "(",
+    ")",
+    "IN",
+    "BETWEEN",
+    "IS",
+    "NULL",
+    "ORDER BY",
+    "GROUP BY",
+    "DESC",
+    "ASC",
+    ",",
+    "'a'",
+    "\"Running\"",
+    "1",
+    "-9223372036854775808",
+    "99999999999999999999",
+    "1e309",
+    "'2024-01-01T00:00:00Z'",
+    "`x`",
+    "'",
+    "\\",
+    "STARTS_WITH",
+    "LIKE",
+    "\u{0}",
+    "é",
+];
+const CRON_WORDS: &[&str] = &[
+    "*",
+    "*/",
+    "0",
+    "59",
+    "60",
+    "1-5",
+    "5-1",
+    ",",
+    "/0",
+    "JAN",
+    "mon",
+    "@every",
+    " ",
+    "@hourly",
+    "18446744073709551615",
+    "d",
+    "h",
+    "m",
+    "s",
+    "-",
+    "?",
+    "L",
+    "W",
+    "#",
+];
+
+/// Every parser once, on inputs drawn from `bytes`: a visibility query, a cron schedule and its
+/// next times, a duration and retry policy, a `grpc-timeout` header.
+pub fn parsers(bytes: &[u8]) -> Result<(), String> {
+    let mut tape = Tape::new(bytes);
+    let text = |tape: &mut Tape<'_>, words: &[&str]| -> String {
+        if tape.one_in(4) {
+            return String::from_utf8_lossy(&tape.bytes(40)).into_owned();
+        }
+        let n = tape.below(12);
+        (0..n)
+            .map(|_| words[tape.below(words.len())])
+            .collect::<Vec<_>>()
+            .join(if tape.one_in(3) { "" } else { " " })
+    };
+    let query = text(&mut tape, QUERY_WORDS);
+    visibility_query(&query)?;
+    let schedule = text(&mut tape, CRON_WORDS);
+    let after = tape.i64();
+    cron(&schedule, after).map_err(|e| format!("{e} (input {schedule:?})"))?;
+    let (seconds, nanos, coefficient, attempts) =
+        (tape.i64(), tape.i64() as i32, tape.f64(), tape.i64() as i32);
+    durations(seconds, nanos, coefficient, attempts)?;
+    let header = format!(
+        "{}{}",
+        tape.i64().unsigned_abs(),
+        ["H", "M", "S", "m", "u", "n", "x", ""][tape.below(8)]
+    );
+    grpc_timeout(&header)
 }
 
 /// Panics counted by [`count_panics`]'s hook since it was installed.
