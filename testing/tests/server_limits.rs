@@ -606,3 +606,314 @@ async fn hostile_commands_and_requests_on_a_run_get_the_official_answers() {
     );
     d.assert_none();
 }
+
+/// Starts a run whose first task schedules activity `a` on `tq`-act, and returns the run's id
+/// and the activity task's token.
+async fn run_with_activity(s: &mut Service, tq: &str) -> (String, Vec<u8>) {
+    let id = unique("wf");
+    s.start_workflow_execution(start_request(&id, tq))
+        .await
+        .expect("start");
+    let task = poll(s, tq).await;
+    let mut command = activity("a", None, None);
+    if let Some(A::ScheduleActivityTaskCommandAttributes(a)) = &mut command.attributes {
+        a.task_queue = queue(&format!("{tq}-act"));
+    }
+    s.respond_workflow_task_completed(ws::RespondWorkflowTaskCompletedRequest {
+        namespace: "default".into(),
+        task_token: task.task_token,
+        commands: vec![command],
+        identity: "limits-test".into(),
+        ..Default::default()
+    })
+    .await
+    .expect("schedule");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut request = tonic::Request::new(ws::PollActivityTaskQueueRequest {
+            namespace: "default".into(),
+            task_queue: queue(&format!("{tq}-act")),
+            identity: "limits-test".into(),
+            ..Default::default()
+        });
+        request.set_timeout(Duration::from_secs(20));
+        let r = s
+            .poll_activity_task_queue(request)
+            .await
+            .expect("poll activity")
+            .into_inner();
+        if !r.task_token.is_empty() {
+            return (id, r.task_token);
+        }
+        assert!(Instant::now() < deadline, "no activity task");
+    }
+}
+
+/// The events after the first three of a run, as `complete_with` shows them, and its status.
+async fn run_events(s: &mut Service, id: &str) -> String {
+    let execution = Some(WorkflowExecution {
+        workflow_id: id.into(),
+        run_id: String::new(),
+    });
+    let history = s
+        .get_workflow_execution_history(ws::GetWorkflowExecutionHistoryRequest {
+            namespace: "default".into(),
+            execution,
+            ..Default::default()
+        })
+        .await
+        .expect("history")
+        .into_inner()
+        .history
+        .unwrap_or_default();
+    let events: Vec<String> = history
+        .events
+        .iter()
+        .skip(5)
+        .map(|e| match &e.attributes {
+            Some(EventAttrs::ActivityTaskFailedEventAttributes(a)) => format!(
+                "{:?} failure={:?} retry_state={}",
+                e.event_type(),
+                a.failure.as_ref().map(|f| f.message.as_str()),
+                a.retry_state
+            ),
+            _ => format!("{:?}", e.event_type()),
+        })
+        .collect();
+    format!("{events:?}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_activity_answers_get_the_official_answers() {
+    let mut p = pair().await;
+    let mut d = Differences::default();
+    for case in [
+        "completed",
+        "failed",
+        "failed without application info",
+        "heartbeat",
+        "canceled",
+    ] {
+        let mut results = Vec::new();
+        for s in [&mut p.official, &mut p.bundled] {
+            let tq = unique("tq");
+            let (id, token) = run_with_activity(s, &tq).await;
+            let answer: Answer = match case {
+                "completed" => s
+                    .respond_activity_task_completed(ws::RespondActivityTaskCompletedRequest {
+                        namespace: "default".into(),
+                        task_token: token,
+                        result: big_payloads(3 * MIB),
+                        ..Default::default()
+                    })
+                    .await
+                    .into(),
+                "failed" | "failed without application info" => {
+                    use reprise::api::temporal::api::failure::v1::{
+                        ApplicationFailureInfo, Failure, failure::FailureInfo,
+                    };
+                    let failure_info = (case == "failed").then(|| {
+                        FailureInfo::ApplicationFailureInfo(ApplicationFailureInfo {
+                            r#type: "Big".into(),
+                            details: big_payloads(3 * MIB),
+                            ..Default::default()
+                        })
+                    });
+                    s.respond_activity_task_failed(ws::RespondActivityTaskFailedRequest {
+                        namespace: "default".into(),
+                        task_token: token,
+                        failure: Some(Failure {
+                            message: "big".into(),
+                            failure_info,
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    })
+                    .await
+                    .map(|r| {
+                        // The official answer lists the server failure it recorded.
+                        let failures = r.get_ref().failures.len();
+                        assert_eq!(failures, usize::from(case == "failed"), "{case}");
+                        r
+                    })
+                    .into()
+                }
+                "heartbeat" => s
+                    .record_activity_task_heartbeat(ws::RecordActivityTaskHeartbeatRequest {
+                        namespace: "default".into(),
+                        task_token: token,
+                        details: big_payloads(3 * MIB),
+                        ..Default::default()
+                    })
+                    .await
+                    .into(),
+                _ => s
+                    .respond_activity_task_canceled(ws::RespondActivityTaskCanceledRequest {
+                        namespace: "default".into(),
+                        task_token: token,
+                        details: big_payloads(3 * MIB),
+                        ..Default::default()
+                    })
+                    .await
+                    .into(),
+            };
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            results.push((answer, run_events(s, &id).await));
+        }
+        d.compare(
+            &format!("3 MiB activity {case} (answer)"),
+            &results[0].0,
+            &results[1].0,
+            Match::Exact,
+        );
+        d.compare(
+            &format!("3 MiB activity {case} (events)"),
+            &Answer::Err(tonic::Code::Ok, results[0].1.clone()),
+            &Answer::Err(tonic::Code::Ok, results[1].1.clone()),
+            Match::Exact,
+        );
+    }
+    d.assert_none();
+}
+
+/// Sends `n` signals to a run, 32 at a time; the answers.
+async fn signals(s: &mut Service, id: &str, n: usize) -> Vec<Result<(), tonic::Status>> {
+    use futures::StreamExt;
+    futures::stream::iter(0..n)
+        .map(|_| {
+            let mut s = s.clone();
+            let request = ws::SignalWorkflowExecutionRequest {
+                namespace: "default".into(),
+                workflow_execution: Some(WorkflowExecution {
+                    workflow_id: id.into(),
+                    run_id: String::new(),
+                }),
+                signal_name: "sig".into(),
+                identity: "limits-test".into(),
+                ..Default::default()
+            };
+            async move { s.signal_workflow_execution(request).await.map(|_| ()) }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await
+}
+
+/// Sends `n` signals to a run, then polls its workflow task: whether the task's started event
+/// suggests continue-as-new.
+async fn suggestion_after(s: &mut Service, n: usize) -> bool {
+    let tq = unique("tq");
+    let id = unique("wf");
+    s.start_workflow_execution(start_request(&id, &tq))
+        .await
+        .expect("start");
+    let answers = signals(s, &id, n).await;
+    assert!(answers.iter().all(Result::is_ok), "signals refused");
+    poll(s, &tq).await;
+    let events = full_history(s, &id).await;
+    match events.last().and_then(|e| e.attributes.as_ref()) {
+        Some(EventAttrs::WorkflowTaskStartedEventAttributes(a)) => a.suggest_continue_as_new,
+        other => panic!("the last event is not WorkflowTaskStarted: {other:?}"),
+    }
+}
+
+/// Every event of a run, page after page.
+async fn full_history(
+    s: &mut Service,
+    id: &str,
+) -> Vec<reprise::api::temporal::api::history::v1::HistoryEvent> {
+    let mut events = Vec::new();
+    let mut token = Vec::new();
+    loop {
+        let page = s
+            .get_workflow_execution_history(ws::GetWorkflowExecutionHistoryRequest {
+                namespace: "default".into(),
+                execution: Some(WorkflowExecution {
+                    workflow_id: id.into(),
+                    run_id: String::new(),
+                }),
+                next_page_token: token,
+                ..Default::default()
+            })
+            .await
+            .expect("history")
+            .into_inner();
+        events.extend(page.history.unwrap_or_default().events);
+        token = page.next_page_token;
+        if token.is_empty() {
+            return events;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continue_as_new_is_suggested_past_the_official_event_count() {
+    let mut p = pair().await;
+    for n in [10, 4100] {
+        let official = suggestion_after(&mut p.official, n).await;
+        let bundled = suggestion_after(&mut p.bundled, n).await;
+        assert_eq!(official, bundled, "after {n} signals");
+        assert_eq!(official, n > 4000, "after {n} signals");
+    }
+}
+
+/// Past 51,200 events (the dev server's `limit.historyCount.error`) a run is terminated with the
+/// official reason and identity; every event written before stays. (Bundled server only: the
+/// official one takes minutes for this many signals.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_past_the_count_limit_is_terminated_as_the_official_server_does() {
+    let server = TestServer::start(ServerOptions::default())
+        .await
+        .expect("bundled server");
+    let mut s = connect(&server.target()).await;
+    let id = unique("wf");
+    s.start_workflow_execution(start_request(&id, "tq"))
+        .await
+        .expect("start");
+    let execution = Some(WorkflowExecution {
+        workflow_id: id.clone(),
+        run_id: String::new(),
+    });
+    let answers = signals(&mut s, &id, 52_000).await;
+    for refused in answers.iter().filter_map(|a| a.as_ref().err()) {
+        assert_eq!(refused.code(), tonic::Code::NotFound, "{refused:?}");
+    }
+    // Start and the first task's schedule, then one event per signal: the signal that made
+    // 51,201 events was the last one accepted.
+    let accepted = answers.iter().filter(|a| a.is_ok()).count();
+    assert_eq!(accepted, 51_199, "signals accepted before the termination");
+    let mut events = Vec::new();
+    let mut token = Vec::new();
+    loop {
+        let page = s
+            .get_workflow_execution_history(ws::GetWorkflowExecutionHistoryRequest {
+                namespace: "default".into(),
+                execution: execution.clone(),
+                next_page_token: token,
+                ..Default::default()
+            })
+            .await
+            .expect("history")
+            .into_inner();
+        events.extend(page.history.unwrap_or_default().events);
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(events.len(), 51_202);
+    assert!(
+        events
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.event_id == i as i64 + 1)
+    );
+    match events.last().and_then(|e| e.attributes.as_ref()) {
+        Some(EventAttrs::WorkflowExecutionTerminatedEventAttributes(a)) => {
+            assert_eq!(a.reason, "Workflow history count exceeds limit.");
+            assert_eq!(a.identity, "history-service");
+        }
+        other => panic!("the last event is {other:?}"),
+    }
+    server.shutdown().await.expect("shutdown");
+}

@@ -163,6 +163,7 @@ impl Frontend {
         outcome: ActivityOutcome,
         identity: &str,
     ) -> Result<(), Status> {
+        let outcome = super::activity_limits::outcome(outcome)?;
         let (run, scheduled_event_id, attempt) = Engine::activity_by_token(token)?;
         self.engine.activity_outcome(
             &run,
@@ -186,6 +187,7 @@ impl Frontend {
     ) -> Result<(), Status> {
         validate::required_id(workflow_id, "WorkflowId")?;
         validate::required_id(activity_id, "ActivityId")?;
+        let outcome = super::activity_limits::outcome(outcome)?;
         let run = self.run_key(namespace, workflow_id, run_id)?;
         self.engine
             .activity_outcome(&run, ActivityRef::Id(activity_id), outcome, identity)
