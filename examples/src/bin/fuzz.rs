@@ -36,6 +36,8 @@ struct Targets {
     recorded: Vec<(String, Vec<u8>, reprise::history::History)>,
     replay: history::ReplayTarget,
     handlers: fuzzing::HandlerHarness,
+    /// RPCs the handler programs made.
+    calls: std::sync::atomic::AtomicU64,
 }
 
 impl Targets {
@@ -47,6 +49,7 @@ impl Targets {
                 Duration::from_secs(20),
             )?,
             handlers: fuzzing::HandlerHarness::new()?,
+            calls: Default::default(),
         })
     }
 
@@ -88,7 +91,10 @@ impl Targets {
                     .replay(history::mutate_history(h, &mut tape))
                     .map(|_| ())
             }
-            "handlers" => self.handlers.run(input).map(|_| ()),
+            "handlers" => self.handlers.run(input).map(|stats| {
+                self.calls
+                    .fetch_add(stats.calls as u64, std::sync::atomic::Ordering::Relaxed);
+            }),
             other => Err(format!("unknown target {other}")),
         }
     }
@@ -168,6 +174,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "{target:<16} {inputs:>9} {secs:>12.1} {:>10.0} {failures:>9}",
             inputs as f64 / secs.max(1e-9)
         );
+        if target == "handlers" {
+            let calls = t.calls.load(std::sync::atomic::Ordering::Relaxed);
+            println!(
+                "  ({calls} RPCs, {:.0} per second)",
+                calls as f64 / secs.max(1e-9)
+            );
+        }
         failed += failures;
         total += inputs;
     }
