@@ -171,3 +171,47 @@ async fn a_history_past_the_count_limit_is_terminated_as_the_official_server_doe
     }
     server.shutdown().await.expect("shutdown");
 }
+
+/// History pages: at most 256 (the official `GetHistoryMaxPageSize`), 256 by default, the size
+/// asked for below that. The official server counts event batches (the first batch holds two
+/// events here), the bundled one events: one event apart at most.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_pages_are_as_long_as_the_official_ones() {
+    let mut p = pair().await;
+    let mut lengths = Vec::new();
+    for s in [&mut p.official, &mut p.bundled] {
+        let id = unique("wf");
+        s.start_workflow_execution(start_request(&id, "tq"))
+            .await
+            .expect("start");
+        assert!(signals(s, &id, 600).await.iter().all(Result::is_ok));
+        let mut server = Vec::new();
+        for size in [0, 100, 300, 5000] {
+            let page = s
+                .get_workflow_execution_history(ws::GetWorkflowExecutionHistoryRequest {
+                    namespace: "default".into(),
+                    execution: Some(WorkflowExecution {
+                        workflow_id: id.clone(),
+                        run_id: String::new(),
+                    }),
+                    maximum_page_size: size,
+                    ..Default::default()
+                })
+                .await
+                .expect("history")
+                .into_inner();
+            assert!(!page.next_page_token.is_empty(), "page size {size}");
+            server.push(page.history.unwrap_or_default().events.len());
+        }
+        assert_eq!(full_history(s, &id).await.len(), 602);
+        lengths.push(server);
+    }
+    for (official, bundled) in lengths[0].iter().zip(&lengths[1]) {
+        assert!(
+            official - bundled <= 1,
+            "official {:?}, bundled {:?}",
+            lengths[0],
+            lengths[1]
+        );
+    }
+}

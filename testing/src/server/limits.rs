@@ -38,6 +38,11 @@ pub(crate) const SEARCH_ATTRIBUTES_TOTAL_SIZE_LIMIT: usize = 40 * 1024;
 /// request names no size).
 pub(crate) const VISIBILITY_MAX_PAGE_SIZE: usize = 1000;
 
+/// `limit.historyMaxPageSize` (`GetHistoryMaxPageSize`): history pages are at most this long and
+/// this long when the request names no size. (The official server counts event batches; this
+/// server counts events.)
+pub(crate) const HISTORY_MAX_PAGE_SIZE: usize = 256;
+
 /// The official reason of the termination when a history grows past its count limit.
 pub(crate) const HISTORY_COUNT_EXCEEDED: &str = "Workflow history count exceeds limit.";
 /// The official reason of the termination when a history grows past its size limit.
