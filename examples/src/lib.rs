@@ -3,6 +3,7 @@
 
 pub mod corpus;
 pub mod corpus_activities;
+pub mod generated;
 pub mod hello;
 pub mod order;
 pub mod pipeline;

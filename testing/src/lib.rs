@@ -17,6 +17,7 @@
 pub mod clock;
 mod dev_server;
 pub mod env;
+pub mod fuzzing;
 pub mod server;
 pub mod store;
 

@@ -175,7 +175,10 @@ fn locate_proto_error(bytes: &[u8]) -> (Option<usize>, Option<usize>) {
             5 => pos.checked_add(4),
             _ => None, // groups (3, 4) are not expected here, 6 and 7 are invalid
         };
-        let Some(end) = end.filter(|&end| field != 0 && end <= bytes.len()) else {
+        // Field numbers are 1..2^29-1 and keys fit 32 bits (prost refuses others: found by
+        // generated inputs, the error then named no place).
+        let valid_key = key <= u64::from(u32::MAX) && (1..1 << 29).contains(&field);
+        let Some(end) = end.filter(|&end| valid_key && end <= bytes.len()) else {
             return (in_event, Some(start));
         };
         if field == 1 {

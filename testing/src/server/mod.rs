@@ -43,7 +43,9 @@
 
 mod errors;
 mod frontend;
+pub(crate) mod fuzz_entry;
 pub(crate) mod history;
+mod limits;
 mod matching;
 pub(crate) mod metrics;
 mod namespaces;
@@ -470,11 +472,13 @@ impl TestServer {
         })
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(128 * 1024 * 1024)
+        // Requests as large as the official frontend takes (RESOURCE_EXHAUSTED beyond).
+        .max_decoding_message_size(limits::MAX_REQUEST_MESSAGE_SIZE)
         .max_encoding_message_size(128 * 1024 * 1024);
         let operator_service = OperatorServiceServer::new(frontend::Operator { namespaces })
             .accept_compressed(CompressionEncoding::Gzip)
-            .send_compressed(CompressionEncoding::Gzip);
+            .send_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(limits::MAX_REQUEST_MESSAGE_SIZE);
         let test_service = skipping.clone().map(|skipping| {
             reprise::api::temporal::api::testservice::v1::test_service_server::TestServiceServer::new(
                 frontend::TestControl {
@@ -496,6 +500,9 @@ impl TestServer {
                     security::ApiKeyCheck::new(options.api_key.as_deref()),
                 ))
                 .layer(metrics_layer)
+                .layer(tower::util::MapResponseLayer::new(
+                    limits::oversized_request_status,
+                ))
                 .add_service(workflow_service)
                 .add_service(operator_service)
                 .add_optional_service(test_service)

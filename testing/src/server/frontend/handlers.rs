@@ -47,6 +47,7 @@ impl Frontend {
     ) -> Result<Duration, Status> {
         let ns = self.namespace(&r.namespace)?;
         validate::required_id(&r.workflow_id, "WorkflowId")?;
+        validate::retry_policy(r.retry_policy.as_ref())?;
         let workflow_type = r
             .workflow_type
             .as_ref()
@@ -54,9 +55,7 @@ impl Frontend {
             .unwrap_or_default();
         validate::required_id(workflow_type, "WorkflowType")?;
         validate::task_queue(r.task_queue.as_ref())?;
-        if r.request_id.len() > validate::MAX_ID_LENGTH {
-            return Err(invalid("RequestId exceeds length limit."));
-        }
+        validate::id_length(&r.request_id, "RequestId")?;
         validate::non_negative(
             r.workflow_execution_timeout.as_ref(),
             "WorkflowExecutionTimeout",
@@ -69,7 +68,13 @@ impl Frontend {
                 .map_err(|e| invalid(format!("Invalid CronSchedule {:?}: {e}", r.cron_schedule)))?;
         }
         let types = self.namespaces.search_attribute_types(&r.namespace)?;
-        validate::search_attributes(r.search_attributes.as_ref(), &types, &ns.search_attributes)?;
+        validate::search_attributes(
+            &r.namespace,
+            r.search_attributes.as_ref(),
+            &types,
+            &ns.search_attributes,
+        )?;
+        validate::start_payloads(r.input.as_ref(), r.memo.as_ref())?;
         Ok(ns.retention)
     }
 
@@ -167,6 +172,7 @@ impl Frontend {
         outcome: ActivityOutcome,
         identity: &str,
     ) -> Result<(), Status> {
+        let outcome = super::activity_limits::outcome(outcome)?;
         let (run, scheduled_event_id, attempt) = Engine::activity_by_token(namespace, token)?;
         self.engine.activity_outcome(
             &run,
@@ -190,6 +196,7 @@ impl Frontend {
     ) -> Result<(), Status> {
         validate::required_id(workflow_id, "WorkflowId")?;
         validate::required_id(activity_id, "ActivityId")?;
+        let outcome = super::activity_limits::outcome(outcome)?;
         let run = self.run_key(namespace, workflow_id, run_id)?;
         self.engine
             .activity_outcome(&run, ActivityRef::Id(activity_id), outcome, identity)
@@ -234,7 +241,8 @@ impl Frontend {
         let size = usize::try_from(page_size)
             .ok()
             .filter(|n| *n > 0)
-            .unwrap_or(1000);
+            .unwrap_or(crate::server::limits::VISIBILITY_MAX_PAGE_SIZE)
+            .min(crate::server::limits::VISIBILITY_MAX_PAGE_SIZE);
         let total = matched.executions.len();
         let page: Vec<_> = matched
             .executions

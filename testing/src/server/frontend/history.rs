@@ -9,8 +9,6 @@ use reprise::api::temporal::api::workflowservice::v1 as ws;
 use tokio::time::Instant;
 use tonic::Status;
 
-const DEFAULT_PAGE_SIZE: usize = 1000;
-
 fn encode_token(run_id: &str, event_id: i64) -> Vec<u8> {
     let mut t = b"H".to_vec();
     t.extend_from_slice(&event_id.to_le_bytes());
@@ -30,11 +28,13 @@ fn decode_token(token: &[u8]) -> Result<(String, i64), Status> {
     Ok((run, id))
 }
 
+/// A history page: the requested size, at most (and by default) the official 256.
 fn page_size(requested: i32) -> usize {
+    let max = crate::server::limits::HISTORY_MAX_PAGE_SIZE;
     usize::try_from(requested)
         .ok()
         .filter(|n| *n > 0)
-        .unwrap_or(DEFAULT_PAGE_SIZE)
+        .map_or(max, |n| n.min(max))
 }
 
 impl Frontend {

@@ -1,6 +1,7 @@
 //! The frontend: gRPC handlers of `WorkflowService`, validating requests and routing them to
 //! history and matching.
 
+mod activity_limits;
 mod handlers;
 mod history;
 mod multi_op;
@@ -182,6 +183,10 @@ impl WorkflowService for Frontend {
         request: Request<ws::RecordActivityTaskHeartbeatRequest>,
     ) -> Rpc<ws::RecordActivityTaskHeartbeatResponse> {
         let r = request.into_inner();
+        if let Some(outcome) = activity_limits::heartbeat(r.details.as_ref()) {
+            self.activity_by_token(&r.namespace, &r.task_token, outcome, &r.identity)?;
+            return ok(ws::RecordActivityTaskHeartbeatResponse::default());
+        }
         let (run, scheduled_event_id, attempt) =
             Engine::activity_by_token(&r.namespace, &r.task_token)?;
         let cancel_requested = self.engine.heartbeat(
@@ -205,6 +210,17 @@ impl WorkflowService for Frontend {
         let r = request.into_inner();
         validate::required_id(&r.workflow_id, "WorkflowId")?;
         validate::required_id(&r.activity_id, "ActivityId")?;
+        if let Some(outcome) = activity_limits::heartbeat(r.details.as_ref()) {
+            self.activity_by_id(
+                &r.namespace,
+                &r.workflow_id,
+                &r.run_id,
+                &r.activity_id,
+                outcome,
+                &r.identity,
+            )?;
+            return ok(ws::RecordActivityTaskHeartbeatByIdResponse::default());
+        }
         let run = self.run_key(&r.namespace, &r.workflow_id, &r.run_id)?;
         let cancel_requested =
             self.engine
@@ -253,7 +269,9 @@ impl WorkflowService for Frontend {
         let failure = r
             .failure
             .ok_or_else(|| invalid("Failure is not set on request."))?;
-        if r.last_heartbeat_details.is_some() {
+        let (failure, failures) = activity_limits::failure(failure)?;
+        let last_heartbeat_details = activity_limits::last_heartbeat(r.last_heartbeat_details);
+        if last_heartbeat_details.is_some() {
             // As the official server: the failing attempt's last heartbeat details are kept for
             // the next attempt (the worker's last heartbeat may not have been sent yet).
             let (run, scheduled_event_id, attempt) =
@@ -264,7 +282,7 @@ impl WorkflowService for Frontend {
                     scheduled_event_id,
                     attempt,
                 },
-                r.last_heartbeat_details,
+                last_heartbeat_details,
             )?;
         }
         self.activity_by_token(
@@ -273,7 +291,7 @@ impl WorkflowService for Frontend {
             ActivityOutcome::Failed(Box::new(failure)),
             &r.identity,
         )?;
-        ok(ws::RespondActivityTaskFailedResponse::default())
+        ok(ws::RespondActivityTaskFailedResponse { failures })
     }
 
     async fn respond_activity_task_failed_by_id(
@@ -284,6 +302,7 @@ impl WorkflowService for Frontend {
         let failure = r
             .failure
             .ok_or_else(|| invalid("Failure is not set on request."))?;
+        let (failure, failures) = activity_limits::failure(failure)?;
         self.activity_by_id(
             &r.namespace,
             &r.workflow_id,
@@ -292,7 +311,7 @@ impl WorkflowService for Frontend {
             ActivityOutcome::Failed(Box::new(failure)),
             &r.identity,
         )?;
-        ok(ws::RespondActivityTaskFailedByIdResponse::default())
+        ok(ws::RespondActivityTaskFailedByIdResponse { failures })
     }
 
     async fn respond_activity_task_canceled(
@@ -344,6 +363,7 @@ impl WorkflowService for Frontend {
         let r = request.into_inner();
         let (workflow_id, run_id) = validate::execution(r.workflow_execution.as_ref())?;
         validate::required_id(&r.signal_name, "SignalName")?;
+        validate::blob(r.input.as_ref())?;
         let key = self.run_key(&r.namespace, &workflow_id, &run_id)?;
         self.engine.with_run(&key, |ms| {
             ms.signal(
@@ -363,6 +383,7 @@ impl WorkflowService for Frontend {
     ) -> Rpc<ws::SignalWithStartWorkflowExecutionResponse> {
         let r = request.into_inner();
         validate::required_id(&r.signal_name, "SignalName")?;
+        validate::blob(r.signal_input.as_ref())?;
         let start = ws::StartWorkflowExecutionRequest {
             namespace: r.namespace.clone(),
             workflow_id: r.workflow_id,

@@ -40,6 +40,7 @@ impl Frontend {
         let ns = self.namespace(namespace)?;
         let types = self.namespaces.search_attribute_types(namespace)?;
         validate::search_attributes(
+            namespace,
             start.search_attributes.as_ref(),
             &types,
             &ns.search_attributes,
@@ -54,7 +55,12 @@ impl Frontend {
         validate::required_id(&r.schedule_id, "ScheduleId")?;
         self.validate_schedule(&r.namespace, r.schedule.as_ref())?;
         let types = self.namespaces.search_attribute_types(&r.namespace)?;
-        validate::search_attributes(r.search_attributes.as_ref(), &types, &ns.search_attributes)?;
+        validate::search_attributes(
+            &r.namespace,
+            r.search_attributes.as_ref(),
+            &types,
+            &ns.search_attributes,
+        )?;
         self.schedules.create(r, ns.id)
     }
 
@@ -75,7 +81,12 @@ impl Frontend {
         validate::required_id(&r.schedule_id, "ScheduleId")?;
         self.validate_schedule(&r.namespace, r.schedule.as_ref())?;
         let types = self.namespaces.search_attribute_types(&r.namespace)?;
-        validate::search_attributes(r.search_attributes.as_ref(), &types, &ns.search_attributes)?;
+        validate::search_attributes(
+            &r.namespace,
+            r.search_attributes.as_ref(),
+            &types,
+            &ns.search_attributes,
+        )?;
         self.schedules.update(r)?;
         Ok(ws::UpdateScheduleResponse {})
     }

@@ -463,6 +463,12 @@ impl MutableState {
         {
             return Err(RetryState::NonRetryableFailure);
         }
+        // The server's own failures (an answer over the blob limit) end the activity.
+        if let Some(FailureInfo::ServerFailureInfo(info)) = &failure.failure_info
+            && info.non_retryable
+        {
+            return Err(RetryState::NonRetryableFailure);
+        }
         if p.maximum_attempts > 0 && a.attempt >= p.maximum_attempts {
             return Err(RetryState::MaximumAttemptsReached);
         }

@@ -94,13 +94,18 @@ fn parse_every(text: &str) -> Result<Duration, String> {
             .parse()
             .map_err(|_| format!("bad duration {text:?}"))?;
         number.clear();
-        total += match c {
-            's' => Duration::from_secs(n),
-            'm' => Duration::from_secs(n * 60),
-            'h' => Duration::from_secs(n * 3600),
-            'd' => Duration::from_secs(n * 86_400),
+        let unit: u64 = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
             _ => return Err(format!("bad duration unit {c:?} in {text:?}")),
         };
+        // Hostile sizes are refused, not overflowed (found by generated inputs).
+        total = n
+            .checked_mul(unit)
+            .and_then(|secs| total.checked_add(Duration::from_secs(secs)))
+            .ok_or_else(|| format!("duration {text:?} is too long"))?;
     }
     if !number.is_empty() || total.is_zero() {
         return Err(format!("bad duration {text:?} (use e.g. 90s, 15m, 1h30m)"));
@@ -158,7 +163,10 @@ impl Schedule {
         match self {
             Schedule::Every(every) => {
                 let step = every.as_secs().max(1);
-                Some(UNIX_EPOCH + Duration::from_secs((secs / step + 1) * step))
+                // Checked: a huge interval or a far-future `after` has no next time (found by
+                // generated inputs: these overflowed and panicked).
+                let next = (secs / step).checked_add(1)?.checked_mul(step)?;
+                UNIX_EPOCH.checked_add(Duration::from_secs(next))
             }
             Schedule::Fields {
                 minutes,
@@ -170,7 +178,7 @@ impl Schedule {
             } => {
                 let has = |set: u64, v: u32| set & (1 << v) != 0;
                 let mut minute = secs / 60 + 1;
-                let limit = minute + 5 * 366 * 24 * 60;
+                let limit = minute.saturating_add(5 * 366 * 24 * 60);
                 while minute < limit {
                     let day = (minute / 1440) as i64;
                     let (_, month, dom) = civil(day);
@@ -190,7 +198,8 @@ impl Schedule {
                         continue;
                     }
                     if has(*minutes, (minute % 60) as u32) {
-                        return Some(UNIX_EPOCH + Duration::from_secs(minute * 60));
+                        return UNIX_EPOCH
+                            .checked_add(Duration::from_secs(minute.checked_mul(60)?));
                     }
                     minute += 1;
                 }

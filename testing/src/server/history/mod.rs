@@ -12,6 +12,7 @@ pub(crate) mod cron;
 mod describe;
 mod gauges;
 mod lifecycle;
+mod limits;
 mod liveness;
 mod recovery;
 mod reset;
@@ -214,6 +215,7 @@ impl Engine {
     /// created (continue-as-new, cron, workflow retry) is written in the same store call, so a
     /// crash cannot close one run without starting the next; the caller inserts it afterwards.
     fn commit(&self, ms: &mut MutableState) -> Result<(), Status> {
+        ms.enforce_history_limits();
         let mut next = ms.pending_new_run.take();
         let result = self.commit_runs(ms, next.as_deref_mut());
         if result.is_ok() {

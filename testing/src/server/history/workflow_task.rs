@@ -78,6 +78,10 @@ impl MutableState {
                 identity: identity.into(),
                 request_id: request_id.into(),
                 history_size_bytes: history_size,
+                suggest_continue_as_new: crate::server::limits::suggest_continue_as_new(
+                    self.next_event_id - 1,
+                    history_size,
+                ),
                 ..Default::default()
             },
         );
@@ -439,18 +443,33 @@ impl MutableState {
         let started = self.check_workflow_task(scheduled_event_id, attempt)?;
         self.record_query_results(&request.query_results);
         // Validate every command before writing anything.
-        if let Err((cause, message)) = self.validate_commands(&request.commands, &request.messages)
-        {
+        let refusal = match self.validate_commands(&request.commands, &request.messages) {
+            Err((cause, message)) => Some(super::limits::Refusal {
+                cause,
+                message,
+                terminate: false,
+            }),
+            Ok(()) => super::limits::check_commands(self, &request.commands).err(),
+        };
+        if let Some(refusal) = refusal {
+            let message = super::limits::cause_message(refusal.cause, &refusal.message);
             self.fail_workflow_task_with(
                 scheduled_event_id,
                 started,
-                cause as i32,
+                refusal.cause as i32,
                 Some(Failure {
                     message: message.clone(),
                     ..Default::default()
                 }),
                 &request.identity,
             );
+            if refusal.terminate {
+                self.terminate(
+                    &message,
+                    None,
+                    crate::server::limits::HISTORY_SERVICE_IDENTITY,
+                );
+            }
             return Err(errors::invalid(message));
         }
         if self.may_discard_speculative(request) {
