@@ -117,7 +117,12 @@ async fn a_one_minute_schedule_fires_1440_times_in_a_virtual_day() -> Result<(),
         .await?;
     env.sleep(DAY).await;
     let d = handle.describe().await?;
-    assert_eq!(d.action_count, 1440);
+    assert_eq!(
+        (d.action_count, d.missed_catchup_window, d.overlap_skipped),
+        (1440, 0, 0),
+        "{:?}",
+        d.recent_actions
+    );
     assert_eq!((d.missed_catchup_window, d.overlap_skipped), (0, 0));
     assert_eq!(d.recent_actions.len(), 10);
     // Each action's workflow id is the action's id plus its time, RFC 3339 in UTC.
@@ -539,6 +544,36 @@ async fn memo_search_attributes_and_pause_on_failure() -> Result<(), TestEnvErro
         .count_workflows("TemporalScheduledById = 'tagged'")
         .await?;
     assert_eq!(found, 1);
+    // The next workflow starts with the last one's result.
+    env.sleep(MINUTE).await;
+    let d = handle.describe().await?;
+    let second = d.recent_actions[1]
+        .start_workflow_result
+        .clone()
+        .unwrap_or_default();
+    let history = env.history(&second.workflow_id).await?;
+    use reprise::api::temporal::api::history::v1::history_event::Attributes;
+    let Some(Attributes::WorkflowExecutionStartedEventAttributes(started)) =
+        history.events.first().and_then(|e| e.attributes.clone())
+    else {
+        panic!("no started event");
+    };
+    assert!(started.last_completion_result.is_some());
+    let first = env
+        .history(
+            &d.recent_actions[0]
+                .start_workflow_result
+                .clone()
+                .unwrap_or_default()
+                .workflow_id,
+        )
+        .await?;
+    let Some(Attributes::WorkflowExecutionStartedEventAttributes(started)) =
+        first.events.first().and_then(|e| e.attributes.clone())
+    else {
+        panic!("no started event");
+    };
+    assert!(started.last_completion_result.is_none());
 
     // Pause on failure: the first failed workflow pauses the schedule, with a note naming it.
     let broken = client

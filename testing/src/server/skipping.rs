@@ -255,6 +255,11 @@ pub(crate) async fn run_skipper(
             // before time moves on.
             continue;
         }
+        // Again, after the timer check: a timer that fired since `idle` was read may have
+        // started work (a schedule's workflow), which must finish before time jumps.
+        if !skipping.idle(&in_flight) {
+            continue;
+        }
         let next = [
             timers.next_workflow_fire_time(&is_live),
             skipping.next_skip_point(now + Duration::from_nanos(1)),

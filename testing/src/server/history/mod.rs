@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tonic::Status;
 
 pub(crate) use activity::{ActivityOutcome, ActivityRef};
-pub(crate) use lifecycle::{StartRequest, new_run_id as new_id};
+pub(crate) use lifecycle::{Origin, StartRequest, new_run_id as new_id};
 pub use recovery::Recovery;
 
 /// Number of execution shards.

@@ -5,7 +5,7 @@
 use super::buffer;
 use super::record::{BufferedStart, ScheduleRecord};
 use super::{Entry, Schedules, to_time};
-use crate::server::history::StartRequest;
+use crate::server::history::{Origin, StartRequest};
 use crate::store::RunKey;
 use reprise::api::temporal::api::common::v1::{Payload, SearchAttributes, WorkflowExecution};
 use reprise::api::temporal::api::enums::v1::{
@@ -214,6 +214,13 @@ impl Schedules {
             };
             self.watch.untrack(&run.namespace, &run.workflow_id);
             changed = true;
+            let (result, failure) = self.close_outcome(&closed_run, last_event);
+            if let Some(result) = result {
+                entry.record.last_completion_result = Some(result);
+                entry.record.continued_failure = None;
+            } else if let Some(failure) = failure.clone() {
+                entry.record.continued_failure = Some(failure);
+            }
             let info = entry.record.info_mut();
             info.running_workflows
                 .retain(|e| e.workflow_id != run.workflow_id);
@@ -245,7 +252,7 @@ impl Schedules {
                 if !state.paused {
                     state.paused = true;
                     state.notes = if status == WorkflowExecutionStatus::Failed {
-                        let message = self.failure_message(&closed_run, last_event);
+                        let message = failure.map(|f| f.message).unwrap_or_default();
                         format!(
                             "paused due to workflow failure: {}: {message}",
                             run.workflow_id
@@ -290,20 +297,28 @@ impl Schedules {
         Some((status, run.clone(), last))
     }
 
-    /// The failure message of a failed run's close event.
-    fn failure_message(&self, run: &RunKey, close_event_id: i64) -> String {
+    /// The result of a completed run, or the failure of a failed one, from its close event.
+    fn close_outcome(
+        &self,
+        run: &RunKey,
+        close_event_id: i64,
+    ) -> (
+        Option<reprise::api::temporal::api::common::v1::Payloads>,
+        Option<reprise::api::temporal::api::failure::v1::Failure>,
+    ) {
         use reprise::api::temporal::api::history::v1::history_event::Attributes;
         let events = self
             .engine
             .read_events(run, close_event_id, 1)
             .unwrap_or_default();
         match events.first().and_then(|e| e.attributes.as_ref()) {
-            Some(Attributes::WorkflowExecutionFailedEventAttributes(a)) => a
-                .failure
-                .as_ref()
-                .map(|f| f.message.clone())
-                .unwrap_or_default(),
-            _ => String::new(),
+            Some(Attributes::WorkflowExecutionCompletedEventAttributes(a)) => {
+                (Some(a.result.clone().unwrap_or_default()), None)
+            }
+            Some(Attributes::WorkflowExecutionFailedEventAttributes(a)) => {
+                (None, a.failure.clone())
+            }
+            _ => (None, None),
         }
     }
 
@@ -433,12 +448,19 @@ impl Schedules {
             .get(&record.namespace)
             .map(|ns| ns.retention)
             .ok();
-        let outcome = self.engine.start(
+        // Allow-all starts take no part in passing results along, as on the official server.
+        let chained = record.policy(start.overlap_policy) != Policy::AllowAll;
+        let outcome = self.engine.start_with_origin(
             &record.namespace,
             StartRequest {
                 request,
                 signal: None,
                 retention,
+            },
+            Origin {
+                last_completion_result: record.last_completion_result.clone().filter(|_| chained),
+                continued_failure: record.continued_failure.clone().filter(|_| chained),
+                ..Default::default()
             },
         )?;
         Ok(ScheduleActionResult {

@@ -237,6 +237,8 @@ impl Schedules {
                 buffer: Vec::new(),
                 backfills: Vec::new(),
                 namespace_id,
+                last_completion_result: None,
+                continued_failure: None,
             },
             spec: Ok(spec),
             timer: None,

@@ -2,7 +2,8 @@
 
 use prost::Message;
 use reprise::api::google::protobuf::Timestamp;
-use reprise::api::temporal::api::common::v1::{Memo, SearchAttributes};
+use reprise::api::temporal::api::common::v1::{Memo, Payloads, SearchAttributes};
+use reprise::api::temporal::api::failure::v1::Failure;
 use reprise::api::temporal::api::schedule::v1::{BackfillRequest, Schedule, ScheduleInfo};
 
 /// A start waiting in the buffer (for its overlap policy to let it begin).
@@ -56,6 +57,12 @@ pub(crate) struct ScheduleRecord {
     /// The namespace's id (jitter seed).
     #[prost(string, tag = "11")]
     pub(crate) namespace_id: String,
+    /// The result of the last workflow that completed (the next one starts with it).
+    #[prost(message, optional, tag = "12")]
+    pub(crate) last_completion_result: Option<Payloads>,
+    /// The failure of the last workflow that failed after the last completion.
+    #[prost(message, optional, tag = "13")]
+    pub(crate) continued_failure: Option<Failure>,
 }
 
 impl ScheduleRecord {
