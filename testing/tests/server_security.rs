@@ -320,3 +320,67 @@ async fn plaintext_beyond_loopback_is_refused_before_binding() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+/// Starts the `reprise-server` binary with `args`; its listening address once ready.
+fn spawn_binary(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reprise-server"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start reprise-server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("ready line");
+    let address = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    (child, address)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_tls_with_an_api_key_and_refuses_exposed_plaintext() {
+    let pki = Pki::new("binary");
+    for (file, pem) in [
+        ("server.pem", &pki.server_cert),
+        ("server.key", &pki.server_key),
+    ] {
+        std::fs::write(pki.dir.join(file), pem).expect("write pem");
+    }
+    let (cert, key) = (pki.path("server.pem"), pki.path("server.key"));
+    let (mut child, address) = spawn_binary(&[
+        "--address",
+        "127.0.0.1:0",
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--api-key",
+        "bin-key",
+    ]);
+    let options = || ClientOptions::new(address.clone()).with_tls(tls_options(&pki));
+    round_trip(options().with_api_key("bin-key"), "bin-1")
+        .await
+        .expect("TLS and the key");
+    assert!(round_trip(options(), "bin-2").await.is_err(), "no key");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // Plaintext on every interface: refused before binding, with a message saying why.
+    let refused = Command::new(env!("CARGO_BIN_EXE_reprise-server"))
+        .args(["--address", "0.0.0.0:0"])
+        .output()
+        .expect("run reprise-server");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("without TLS") && stderr.contains("--insecure"),
+        "{stderr}"
+    );
+}

@@ -14,7 +14,7 @@
 
 use clap::{Parser, ValueEnum};
 use reprise::api::temporal::api::enums::v1::IndexedValueType;
-use reprise_testing::server::{ServerOptions, TestServer};
+use reprise_testing::server::{ServerOptions, ServerTls, TestServer};
 use reprise_testing::store::{SqliteStore, Synchronous};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -125,6 +125,108 @@ struct Args {
     /// backlogs and poll waits, store commits, open runs).
     #[arg(long, value_name = "HOST:PORT", env = "REPRISE_METRICS_ADDRESS")]
     metrics_address: Option<SocketAddr>,
+
+    /// How long closed workflows are kept in the namespaces registered at start (e.g. `30s`,
+    /// `90m`, `24h`, `7d`; default one day).
+    #[arg(long, value_name = "DURATION", env = "REPRISE_RETENTION", value_parser = duration)]
+    retention: Option<std::time::Duration>,
+
+    /// Limit the SQLite file to about this many bytes (suffixes KiB, MiB, GiB): past it, writes
+    /// answer RESOURCE_EXHAUSTED and nothing is written, as on a full disk.
+    #[arg(long, value_name = "SIZE", env = "REPRISE_DB_MAX_SIZE", value_parser = size, requires = "db")]
+    db_max_size: Option<u64>,
+
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "REPRISE_TLS_CERT",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "REPRISE_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
+
+    /// Mutual TLS: require client certificates signed by this CA (PEM); needs --tls-cert.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "REPRISE_TLS_CLIENT_CA",
+        requires = "tls_cert"
+    )]
+    tls_client_ca: Option<PathBuf>,
+
+    /// Require every call to carry `authorization: Bearer KEY` (UNAUTHENTICATED otherwise).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "REPRISE_API_KEY",
+        hide_env_values = true
+    )]
+    api_key: Option<String>,
+
+    /// Allow plaintext (no TLS) on an address other than loopback; refused otherwise, since
+    /// anyone who reaches it could read and change every workflow.
+    #[arg(long, env = "REPRISE_INSECURE", value_parser = boolish())]
+    insecure: bool,
+}
+
+/// `30s`, `90m`, `24h`, `7d`, `250ms` (a number alone is seconds).
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s, 90m, 24h or 7d"))?;
+    let secs = |k: u64| n.checked_mul(k).map(std::time::Duration::from_secs);
+    let d = match unit {
+        "ms" => Some(std::time::Duration::from_millis(n)),
+        "" | "s" => secs(1),
+        "m" => secs(60),
+        "h" => secs(3600),
+        "d" => secs(86_400),
+        _ => None,
+    };
+    match d {
+        Some(d) if !d.is_zero() => Ok(d),
+        Some(_) => Err("the duration must be positive".into()),
+        None => Err(format!("{text:?}: unknown unit (ms, s, m, h, d)")),
+    }
+}
+
+/// `500000`, `64KiB`, `100MiB`, `2GiB`.
+fn size(text: &str) -> Result<u64, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 500MiB"))?;
+    let factor: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1 << 10,
+        "mib" | "m" => 1 << 20,
+        "gib" | "g" => 1 << 30,
+        _ => return Err(format!("{text:?}: unknown unit (KiB, MiB, GiB)")),
+    };
+    n.checked_mul(factor)
+        .filter(|b| *b > 0)
+        .ok_or_else(|| format!("{text:?}: out of range"))
+}
+
+/// A PEM file given on the command line.
+fn read_pem(path: &std::path::Path, what: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{what} {}: {e}", path.display()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -293,7 +395,26 @@ fn options(args: &Args) -> Result<ServerOptions, String> {
             DbSync::Full => Synchronous::Full,
         };
         let store = SqliteStore::open_with(path, sync).map_err(|e| e.to_string())?;
+        if let Some(bytes) = args.db_max_size {
+            store.set_size_limit(bytes).map_err(|e| e.to_string())?;
+        }
         options = options.with_store(std::sync::Arc::new(store));
+    }
+    if let Some(retention) = args.retention {
+        options = options.with_retention(retention);
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let mut tls = ServerTls::new(read_pem(cert, "--tls-cert")?, read_pem(key, "--tls-key")?);
+        if let Some(ca) = &args.tls_client_ca {
+            tls = tls.with_client_ca(read_pem(ca, "--tls-client-ca")?);
+        }
+        options = options.with_tls(tls);
+    }
+    if let Some(key) = &args.api_key {
+        options = options.with_api_key(key.clone());
+    }
+    if args.insecure {
+        options = options.with_insecure();
     }
     Ok(options)
 }
