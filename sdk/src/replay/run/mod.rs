@@ -13,8 +13,10 @@
 
 mod activation;
 mod command_events;
+mod intercept;
 mod jobs;
 mod live_task;
+pub(crate) use intercept::NO_HEADERS;
 pub(crate) mod read_ahead;
 
 use super::error::ReplayError;
