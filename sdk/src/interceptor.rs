@@ -20,3 +20,5 @@ pub use crate::worker::{ActivityInbound, WorkerInterceptor};
 pub use crate::workflow::interceptor::{
     Headers, WorkflowInbound, WorkflowInterceptor, WorkflowOutbound,
 };
+/// gRPC metadata, as [`ClientInterceptor`] sees it (tonic's).
+pub use tonic::metadata::MetadataMap;
