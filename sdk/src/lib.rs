@@ -123,6 +123,10 @@ pub use reprise_macros::workflow;
 /// ```
 pub use reprise_macros::activities;
 
+/// For the `workflow_info!` family of macros.
+#[doc(hidden)]
+pub use tracing as __tracing;
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;

@@ -8,8 +8,6 @@ pub use crate::definition::{
     __method_id as method_id, RegistrationError, WorkflowDefinition, WorkflowEntry,
 };
 pub use crate::workflow::{WorkflowContext, WorkflowResult};
-/// For the `workflow_info!` family of macros.
-pub use tracing;
 
 use crate::converter::FromPayloads;
 use crate::workflow::registry::RunFn;

@@ -70,7 +70,7 @@ macro_rules! workflow_error {
 macro_rules! __workflow_log {
     ($ctx:expr, $level:ident, $($arg:tt)+) => {
         if !($ctx).is_replaying() {
-            $crate::__private::tracing::$level!(target: "reprise::workflow", $($arg)+)
+            $crate::__tracing::$level!(target: "reprise::workflow", $($arg)+)
         }
     };
 }
