@@ -4,9 +4,10 @@
 
 use super::interceptor::Interceptors;
 use crate::telemetry::{Metrics, Tags, names};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tonic::body::Body;
@@ -27,6 +28,8 @@ struct Observer {
     metrics: Metrics,
     tags: Tags,
     interceptors: Interceptors,
+    /// The count and latency handles of each operation, registered once.
+    handles: Mutex<HashMap<Arc<str>, (metrics::Counter, metrics::Histogram)>>,
 }
 
 impl ObservedChannel {
@@ -43,6 +46,7 @@ impl ObservedChannel {
                 metrics,
                 tags: Tags::namespace(namespace),
                 interceptors,
+                handles: Mutex::default(),
             }),
         }
     }
@@ -57,7 +61,7 @@ fn is_long_poll(operation: &str) -> bool {
 }
 
 impl Observer {
-    fn record(&self, operation: &str, failure: Option<&str>, elapsed: Duration) {
+    fn record(&self, operation: &Arc<str>, failure: Option<&str>, elapsed: Duration) {
         if !self.metrics.is_enabled() {
             return;
         }
@@ -74,10 +78,20 @@ impl Observer {
                 names::REQUEST_LATENCY,
             )
         };
-        let tags = self.tags.with("operation", operation);
-        self.metrics.count(count, &tags, 1);
-        self.metrics.latency(latency, &tags, elapsed);
+        let tags = || self.tags.with("operation", operation);
+        if let Ok(mut handles) = self.handles.lock() {
+            let (counter, histogram) = handles.entry(operation.clone()).or_insert_with(|| {
+                let tags = tags();
+                (
+                    self.metrics.counter(count, &tags),
+                    self.metrics.histogram(latency, &tags),
+                )
+            });
+            counter.increment(1);
+            histogram.record(elapsed.as_secs_f64());
+        }
         if let Some(code) = failure {
+            let tags = tags();
             self.metrics
                 .count(failed, &tags.with("status_code", code), 1);
         }
@@ -121,7 +135,7 @@ impl tower_service::Service<http::Request<Body>> for ObservedChannel {
             }
             *request.headers_mut() = metadata.into_headers();
         }
-        let span = tracing::info_span!(
+        let span = tracing::debug_span!(
             "temporal_rpc",
             namespace = %observer.namespace,
             operation = %operation,

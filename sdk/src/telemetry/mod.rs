@@ -16,13 +16,13 @@
 //!
 //! # Spans
 //!
-//! With a `tracing` subscriber installed, the worker opens a span for each poll
-//! (`temporal_poll`), workflow task (`workflow_task`), activity attempt (`activity`) and local
-//! activity attempt (`local_activity`), and the client one for each RPC (`temporal_rpc`), with
-//! the fields `namespace`, `task_queue`, `workflow_type`, `workflow_id`, `run_id`,
-//! `activity_type`, `activity_id` and `attempt` where they apply. Workflow code logs through
-//! [`workflow_info!`](crate::workflow_info) and its siblings, which stay silent while the run
-//! replays.
+//! With a `tracing` subscriber installed, the worker opens an `INFO` span for each workflow task
+//! (`workflow_task`), activity attempt (`activity`) and local activity attempt
+//! (`local_activity`), and `DEBUG` spans for each poll (`temporal_poll`) and RPC attempt
+//! (`temporal_rpc`), with the fields `namespace`, `task_queue`, `workflow_type`, `workflow_id`,
+//! `run_id`, `activity_type`, `activity_id`, `attempt`, `operation` and `poller_type` where they
+//! apply. Workflow code logs through [`workflow_info!`](crate::workflow_info) and its siblings,
+//! which stay silent while the run replays.
 
 pub mod names;
 #[cfg(feature = "prometheus")]
@@ -125,6 +125,28 @@ impl Metrics {
     pub(crate) fn gauge(&self, name: &'static str, tags: &Tags, value: f64) {
         if self.is_enabled() {
             self.with(|r| r.register_gauge(&tags.key(name), &METADATA).set(value))
+        }
+    }
+
+    /// A counter's handle, to record into again and again without looking it up.
+    pub(crate) fn counter(&self, name: &'static str, tags: &Tags) -> metrics::Counter {
+        match &self.sink {
+            Sink::Disabled => metrics::Counter::noop(),
+            Sink::Global => {
+                metrics::with_recorder(|r| r.register_counter(&tags.key(name), &METADATA))
+            }
+            Sink::Recorder(r) => r.register_counter(&tags.key(name), &METADATA),
+        }
+    }
+
+    /// A histogram's handle (values in seconds).
+    pub(crate) fn histogram(&self, name: &'static str, tags: &Tags) -> metrics::Histogram {
+        match &self.sink {
+            Sink::Disabled => metrics::Histogram::noop(),
+            Sink::Global => {
+                metrics::with_recorder(|r| r.register_histogram(&tags.key(name), &METADATA))
+            }
+            Sink::Recorder(r) => r.register_histogram(&tags.key(name), &METADATA),
         }
     }
 

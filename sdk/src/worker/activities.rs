@@ -115,7 +115,7 @@ impl ActivityPoller {
                 Duration::from_secs(70),
                 |mut s, r| async move { s.poll_activity_task_queue(r).await },
             );
-            let span = tracing::info_span!(
+            let span = tracing::debug_span!(
                 "temporal_poll",
                 namespace = self.client.namespace(),
                 task_queue = %self.options.task_queue,

@@ -123,7 +123,7 @@ impl Poller {
                 Duration::from_secs(70),
                 |mut s, r| async move { s.poll_workflow_task_queue(r).await },
             );
-            let span = tracing::info_span!(
+            let span = tracing::debug_span!(
                 "temporal_poll",
                 namespace = self.client.namespace(),
                 task_queue = %self.task_queue,
