@@ -5,6 +5,7 @@ pub mod corpus;
 pub mod corpus_activities;
 pub mod generated;
 pub mod hello;
+pub mod observability;
 pub mod order;
 pub mod pipeline;
 pub mod recurring;

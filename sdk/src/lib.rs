@@ -123,6 +123,10 @@ pub use reprise_macros::workflow;
 /// ```
 pub use reprise_macros::activities;
 
+/// For the `workflow_info!` family of macros.
+#[doc(hidden)]
+pub use tracing as __tracing;
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
@@ -131,7 +135,9 @@ pub mod client;
 pub mod converter;
 mod definition;
 pub mod history;
+pub mod interceptor;
 pub mod replay;
+pub mod telemetry;
 mod util;
 pub mod worker;
 pub mod workflow;

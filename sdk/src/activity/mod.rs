@@ -64,6 +64,7 @@ pub(crate) struct ContextInner {
     pub(crate) cancel_notify: Notify,
     pub(crate) last_heartbeat: Mutex<Vec<Payload>>,
     pub(crate) heartbeat_sink: OnceLock<HeartbeatSink>,
+    pub(crate) headers: OnceLock<BTreeMap<String, Payload>>,
 }
 
 /// The handle activity code uses: its info, heartbeats and cancellation. Cheap to clone.
@@ -95,6 +96,7 @@ impl ActivityContext {
                 cancel_notify: Notify::new(),
                 last_heartbeat: Mutex::new(Vec::new()),
                 heartbeat_sink: OnceLock::new(),
+                headers: OnceLock::new(),
             }),
         }
     }
@@ -145,6 +147,24 @@ impl ActivityContext {
             }
             notified.await;
         }
+    }
+
+    /// The Temporal headers the workflow scheduled this activity with (what its interceptors
+    /// added: a trace context, a tenant id…); empty for a local activity.
+    pub fn headers(&self) -> &BTreeMap<String, Payload> {
+        static NONE: BTreeMap<String, Payload> = BTreeMap::new();
+        self.inner.headers.get().unwrap_or(&NONE)
+    }
+
+    /// One header, converted with the activity's data converter; `None` when absent or not a
+    /// `T`.
+    pub fn header<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
+        let payload = self.headers().get(name)?;
+        self.inner.converter.from_payload(payload).ok()
+    }
+
+    pub(crate) fn set_headers(&self, headers: BTreeMap<String, Payload>) {
+        let _ = self.inner.headers.set(headers);
     }
 
     pub(crate) fn set_heartbeat_sink(&self, sink: HeartbeatSink) {

@@ -1,5 +1,6 @@
 //! The gRPC channel: endpoint, TLS, headers, compression, deadlines and retries.
 
+use super::observe::ObservedChannel;
 use super::{ClientError, ClientOptions, TlsOptions};
 use crate::api::temporal::api::operatorservice::v1::operator_service_client;
 use crate::api::temporal::api::workflowservice::v1 as ws;
@@ -11,12 +12,16 @@ use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
-/// Temporal's `WorkflowService` client over this crate's channel, with the client's headers.
-pub type WorkflowServiceClient =
-    workflow_service_client::WorkflowServiceClient<InterceptedService<Channel, HeaderInterceptor>>;
-/// Temporal's `OperatorService` client over this crate's channel, with the client's headers.
-pub type OperatorServiceClient =
-    operator_service_client::OperatorServiceClient<InterceptedService<Channel, HeaderInterceptor>>;
+/// Temporal's `WorkflowService` client over this crate's channel, with the client's headers,
+/// telemetry and interceptors.
+pub type WorkflowServiceClient = workflow_service_client::WorkflowServiceClient<
+    InterceptedService<ObservedChannel, HeaderInterceptor>,
+>;
+/// Temporal's `OperatorService` client over this crate's channel, with the client's headers,
+/// telemetry and interceptors.
+pub type OperatorServiceClient = operator_service_client::OperatorServiceClient<
+    InterceptedService<ObservedChannel, HeaderInterceptor>,
+>;
 
 /// Adds the client's fixed headers (API key, namespace, user metadata) to every request.
 #[derive(Clone, Debug)]
@@ -56,6 +61,12 @@ impl Connection {
         };
         let endpoint = endpoint(&options)?;
         let channel = connect_with_retries(&endpoint, &options).await?;
+        let channel = ObservedChannel::new(
+            channel,
+            &options.namespace,
+            options.metrics.clone(),
+            options.interceptors.clone(),
+        );
         let max = 128 * 1024 * 1024;
         let mut workflow_service =
             workflow_service_client::WorkflowServiceClient::with_interceptor(

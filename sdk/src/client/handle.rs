@@ -1,6 +1,7 @@
 //! Handles on one workflow execution: result, signal, query, update, cancel, terminate,
 //! describe, history.
 
+use super::CallKind;
 use super::{Client, ClientError, WorkflowExecution};
 use crate::api::temporal::api::common::v1::{Payload, Payloads, WorkflowExecution as ApiExecution};
 use crate::api::temporal::api::enums::v1::{
@@ -282,11 +283,18 @@ impl WorkflowHandle {
         signal_name: &str,
         args: impl ToPayloads,
     ) -> Result<(), ClientError> {
+        let input = self.client.encode_args(&args)?;
         let request = ws::SignalWorkflowExecutionRequest {
             namespace: self.client.namespace().to_string(),
             workflow_execution: Some(self.execution()),
             signal_name: signal_name.to_string(),
-            input: self.client.encode_args(&args)?,
+            header: self.client.header(
+                CallKind::Signal,
+                &self.workflow_id,
+                signal_name,
+                input.as_ref(),
+            ),
+            input,
             identity: self.client.identity().to_string(),
             request_id: crate::util::random_uuid(),
             ..Default::default()
@@ -322,13 +330,20 @@ impl WorkflowHandle {
         query_type: &str,
         args: impl ToPayloads,
     ) -> Result<Vec<Payload>, ClientError> {
+        let query_args = self.client.encode_args(&args)?;
+        let header = self.client.header(
+            CallKind::Query,
+            &self.workflow_id,
+            query_type,
+            query_args.as_ref(),
+        );
         let request = ws::QueryWorkflowRequest {
             namespace: self.client.namespace().to_string(),
             execution: Some(self.execution()),
             query: Some(WorkflowQuery {
                 query_type: query_type.to_string(),
-                query_args: self.client.encode_args(&args)?,
-                header: None,
+                query_args,
+                header,
             }),
             query_reject_condition: 0,
         };
@@ -389,6 +404,13 @@ impl WorkflowHandle {
             UpdateStage::Accepted => UpdateWorkflowExecutionLifecycleStage::Accepted,
             UpdateStage::Completed => UpdateWorkflowExecutionLifecycleStage::Completed,
         };
+        let update_args = self.client.encode_args(&args)?;
+        let header = self.client.header(
+            CallKind::Update,
+            &self.workflow_id,
+            update_name,
+            update_args.as_ref(),
+        );
         let request = ws::UpdateWorkflowExecutionRequest {
             namespace: self.client.namespace().to_string(),
             workflow_execution: Some(self.execution()),
@@ -401,9 +423,9 @@ impl WorkflowHandle {
                     identity: self.client.identity().to_string(),
                 }),
                 input: Some(upd::Input {
-                    header: None,
+                    header,
                     name: update_name.to_string(),
-                    args: self.client.encode_args(&args)?,
+                    args: update_args,
                 }),
                 ..Default::default()
             }),

@@ -16,6 +16,8 @@ mod connection;
 mod envconfig;
 mod error;
 mod handle;
+mod interceptor;
+mod observe;
 mod options;
 mod reset;
 mod schedule;
@@ -27,6 +29,8 @@ pub use connection::{OperatorServiceClient, WorkflowServiceClient};
 pub use envconfig::{ConfigError, ConfigSource};
 pub use error::ClientError;
 pub use handle::{UpdateHandle, UpdateStage, WorkflowHandle};
+pub use interceptor::{CallKind, ClientInterceptor, OutboundCall};
+pub use observe::ObservedChannel;
 pub use options::{ClientOptions, RetryOptions, TlsOptions, WorkflowOptions};
 pub use reset::{ResetOptions, ResetTarget};
 pub use schedule::{ScheduleDescription, ScheduleHandle, ScheduleSummary};
@@ -124,6 +128,25 @@ impl Client {
             .map_err(|status| ClientError::from_status(status, workflow_id))
     }
 
+    /// The Temporal header of a workflow call, from the interceptors (`None` without any).
+    pub(crate) fn header(
+        &self,
+        kind: CallKind,
+        workflow_id: &str,
+        name: &str,
+        args: Option<&Payloads>,
+    ) -> Option<crate::api::temporal::api::common::v1::Header> {
+        self.inner
+            .options
+            .interceptors
+            .header(kind, workflow_id, name, args)
+    }
+
+    /// Where this client's and its workers' metrics go.
+    pub fn metrics(&self) -> &crate::telemetry::Metrics {
+        &self.inner.options.metrics
+    }
+
     pub(crate) fn rpc_timeout(&self) -> Duration {
         self.inner.options.rpc_timeout
     }
@@ -165,7 +188,14 @@ impl Client {
         options: WorkflowOptions,
     ) -> Result<WorkflowHandle, ClientError> {
         let input = self.encode_args(&args)?;
+        let header = self.header(
+            CallKind::StartWorkflow,
+            &options.id,
+            workflow_type,
+            input.as_ref(),
+        );
         let request = ws::StartWorkflowExecutionRequest {
+            header,
             namespace: self.namespace().to_string(),
             workflow_id: options.id.clone(),
             workflow_type: Some(WorkflowType {
@@ -215,14 +245,22 @@ impl Client {
         signal_name: &str,
         signal_args: impl ToPayloads,
     ) -> Result<WorkflowHandle, ClientError> {
+        let input = self.encode_args(&args)?;
+        let header = self.header(
+            CallKind::SignalWithStart,
+            &options.id,
+            workflow_type,
+            input.as_ref(),
+        );
         let request = ws::SignalWithStartWorkflowExecutionRequest {
+            header,
             namespace: self.namespace().to_string(),
             workflow_id: options.id.clone(),
             workflow_type: Some(WorkflowType {
                 name: workflow_type.to_string(),
             }),
             task_queue: Some(task_queue(&options.task_queue)),
-            input: self.encode_args(&args)?,
+            input,
             workflow_execution_timeout: options.execution_timeout.map(Into::into),
             workflow_run_timeout: options.run_timeout.map(Into::into),
             workflow_task_timeout: options.task_timeout.map(Into::into),

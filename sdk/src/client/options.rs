@@ -42,6 +42,11 @@ pub struct ClientOptions {
     pub compress_requests: bool,
     /// Converts arguments and results.
     pub data_converter: DataConverter,
+    /// Where the client's and its workers' metrics go (default: the `metrics` crate's global
+    /// recorder).
+    pub metrics: crate::telemetry::Metrics,
+    /// Hooks into every call, in order.
+    pub(crate) interceptors: super::interceptor::Interceptors,
 }
 
 impl std::fmt::Debug for ClientOptions {
@@ -52,6 +57,8 @@ impl std::fmt::Debug for ClientOptions {
             .field("identity", &self.identity)
             .field("tls", &self.tls.is_some())
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("metrics", &self.metrics)
+            .field("interceptors", &self.interceptors)
             .finish_non_exhaustive()
     }
 }
@@ -71,6 +78,8 @@ impl ClientOptions {
             headers: BTreeMap::new(),
             compress_requests: true,
             data_converter: DataConverter::default(),
+            metrics: crate::telemetry::Metrics::global(),
+            interceptors: Default::default(),
         }
     }
     /// Sets the namespace.
@@ -121,6 +130,17 @@ impl ClientOptions {
     /// Sets the data converter (for example one with an encryption codec).
     pub fn with_data_converter(mut self, converter: DataConverter) -> Self {
         self.data_converter = converter;
+        self
+    }
+    /// Sends the metrics of this client and its workers to `metrics` (for example a
+    /// [`PrometheusEndpoint`](crate::telemetry)'s, or [`Metrics::disabled`](crate::telemetry::Metrics::disabled)).
+    pub fn with_metrics(mut self, metrics: crate::telemetry::Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+    /// Adds an interceptor of every call (after those added before).
+    pub fn with_interceptor(mut self, interceptor: impl super::ClientInterceptor) -> Self {
+        self.interceptors.0.push(std::sync::Arc::new(interceptor));
         self
     }
 }

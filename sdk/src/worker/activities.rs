@@ -1,6 +1,8 @@
 //! Activity tasks (polled from the server) and local activities (asked for by a workflow task),
 //! run on the tokio runtime.
 
+use super::interceptor::{ActivityInbound, Interceptor};
+use super::telemetry::{Slots, Telemetry, WorkerType};
 use super::{WorkerError, WorkerOptions};
 use crate::activity::{ActivityContext, ActivityError, ActivityInfo, ActivityRegistry};
 use crate::api::temporal::api::common::v1::{Payload, Payloads, WorkflowExecution};
@@ -9,20 +11,23 @@ use crate::api::temporal::api::taskqueue::v1::TaskQueue;
 use crate::api::temporal::api::workflowservice::v1 as ws;
 use crate::client::{Client, ClientError};
 use crate::converter::{ApplicationFailure, Failure, FailureKind};
+use crate::telemetry::names;
 use crate::workflow::state::{LocalActivityRequest, MachineId, Resolution};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
+use tracing::Instrument;
 
 #[derive(Clone)]
 pub(crate) struct ActivityPoller {
     client: Client,
     options: WorkerOptions,
     activities: Arc<ActivityRegistry>,
-    slots: Arc<Semaphore>,
+    pub(crate) slots: Slots,
+    telemetry: Telemetry,
 }
 
 fn not_registered(activity_type: &str, registry: &ActivityRegistry) -> ActivityError {
@@ -36,13 +41,22 @@ fn not_registered(activity_type: &str, registry: &ActivityRegistry) -> ActivityE
     ))
 }
 
-/// Runs an activity function, turning a panic into a failure.
+/// Runs an activity function (after the worker's interceptor saw the attempt), turning a panic
+/// into a failure.
 async fn invoke(
     registry: &ActivityRegistry,
+    interceptor: &Interceptor,
     activity_type: &str,
     ctx: ActivityContext,
     input: Vec<Payload>,
 ) -> Result<Vec<Payload>, ActivityError> {
+    if let Some(i) = &interceptor.0 {
+        i.execute_activity(&ActivityInbound {
+            info: ctx.info(),
+            headers: ctx.headers(),
+            args: &input,
+        });
+    }
     let Some(activity) = registry.get(activity_type) else {
         return Err(not_registered(activity_type, registry));
     };
@@ -66,22 +80,25 @@ impl ActivityPoller {
         client: Client,
         options: WorkerOptions,
         activities: Arc<ActivityRegistry>,
+        telemetry: Telemetry,
     ) -> Self {
-        let slots = Arc::new(Semaphore::new(options.max_concurrent_activities));
+        let slots = Slots::new(options.max_concurrent_activities, WorkerType::Activity);
         ActivityPoller {
             client,
             options,
             activities,
             slots,
+            telemetry,
         }
     }
 
     pub(crate) async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), WorkerError> {
         let mut backoff = Duration::from_millis(100);
         loop {
-            let Ok(permit) = self.slots.clone().acquire_owned().await else {
+            let Ok(permit) = self.slots.semaphore.clone().acquire_owned().await else {
                 return Ok(());
             };
+            self.slots.report(&self.telemetry);
             let request = ws::PollActivityTaskQueueRequest {
                 namespace: self.client.namespace().to_string(),
                 task_queue: Some(TaskQueue {
@@ -98,21 +115,31 @@ impl ActivityPoller {
                 Duration::from_secs(70),
                 |mut s, r| async move { s.poll_activity_task_queue(r).await },
             );
-            let task =
-                match super::poll_once(poll, &mut shutdown, &mut backoff, &self.options.task_queue)
-                    .await?
-                {
-                    super::Polled::Task(task) => task,
-                    super::Polled::Nothing => continue,
-                    super::Polled::Shutdown => return Ok(()),
-                };
-            if task.task_token.is_empty() {
-                continue;
-            }
+            let span = tracing::debug_span!(
+                "temporal_poll",
+                namespace = self.client.namespace(),
+                task_queue = %self.options.task_queue,
+                poller_type = "activity_task",
+            );
+            let polled =
+                super::poll_once(poll, &mut shutdown, &mut backoff, &self.options.task_queue)
+                    .instrument(span)
+                    .await?;
+            let task = match polled {
+                super::Polled::Task(task) if !task.task_token.is_empty() => task,
+                super::Polled::Task(_) | super::Polled::Nothing => {
+                    self.telemetry.count(names::ACTIVITY_POLL_NO_TASK, 1);
+                    drop(permit);
+                    self.slots.report(&self.telemetry);
+                    continue;
+                }
+                super::Polled::Shutdown => return Ok(()),
+            };
             let this = self.clone();
             tokio::spawn(async move {
                 this.execute(task).await;
                 drop(permit);
+                this.slots.report(&this.telemetry);
             });
         }
     }
@@ -120,10 +147,26 @@ impl ActivityPoller {
     /// Waits (up to `timeout`) for running activities to finish.
     pub(crate) async fn drain(&self, timeout: Duration) {
         let all = self.options.max_concurrent_activities as u32;
-        let _ = tokio::time::timeout(timeout, self.slots.acquire_many(all)).await;
+        let _ = tokio::time::timeout(timeout, self.slots.semaphore.acquire_many(all)).await;
     }
 
     async fn execute(&self, task: ws::PollActivityTaskQueueResponse) {
+        let span = tracing::info_span!(
+            "activity",
+            namespace = self.client.namespace(),
+            task_queue = %self.options.task_queue,
+            workflow_type = task.workflow_type.as_ref().map_or("", |t| t.name.as_str()),
+            workflow_id = task.workflow_execution.as_ref().map_or("", |e| e.workflow_id.as_str()),
+            run_id = task.workflow_execution.as_ref().map_or("", |e| e.run_id.as_str()),
+            activity_type = task.activity_type.as_ref().map_or("", |t| t.name.as_str()),
+            activity_id = %task.activity_id,
+            attempt = task.attempt,
+        );
+        self.attempt(task).instrument(span).await
+    }
+
+    /// One activity attempt: run it, report how it ended.
+    async fn attempt(&self, task: ws::PollActivityTaskQueueResponse) {
         let converter = self.client.data_converter().clone();
         let execution = task.workflow_execution.clone().unwrap_or_default();
         let activity_type = task
@@ -158,11 +201,32 @@ impl ActivityPoller {
             .unwrap_or_default();
         let ctx = ActivityContext::new(info, converter.clone(), details);
         ctx.set_heartbeat_sink(heartbeat_sink(&self.client, &ctx, task.task_token.clone()));
+        if let Some(header) = task.header {
+            ctx.set_headers(header.fields);
+        }
+        let tag = Some(("activity_type", activity_type.as_str()));
+        self.telemetry.between(
+            names::ACTIVITY_SCHEDULE_TO_START_LATENCY,
+            task.current_attempt_scheduled_time.as_ref(),
+            task.started_time.as_ref(),
+            tag,
+        );
+        let started = std::time::Instant::now();
+        let interceptor = &self.options.interceptor;
         let result =
             match converter.decode_payloads(task.input.map(|p| p.payloads).unwrap_or_default()) {
-                Ok(input) => invoke(&self.activities, &activity_type, ctx.clone(), input).await,
+                Ok(input) => {
+                    let ctx = ctx.clone();
+                    invoke(&self.activities, interceptor, &activity_type, ctx, input).await
+                }
                 Err(e) => Err(e.into()),
             };
+        self.record(
+            &activity_type,
+            &result,
+            started,
+            task.scheduled_time.as_ref(),
+        );
         let namespace = self.client.namespace().to_string();
         let identity = self.client.identity().to_string();
         let token = task.task_token;
@@ -238,6 +302,49 @@ impl ActivityPoller {
     }
 }
 
+impl ActivityPoller {
+    /// An attempt's metrics, and its failure logged once with its cause chain.
+    fn record(
+        &self,
+        activity_type: &str,
+        result: &Result<Vec<Payload>, ActivityError>,
+        started: std::time::Instant,
+        scheduled: Option<&crate::api::google::protobuf::Timestamp>,
+    ) {
+        let t = &self.telemetry;
+        let key = "activity_type";
+        t.latency_for(
+            names::ACTIVITY_EXECUTION_LATENCY,
+            key,
+            activity_type,
+            started.elapsed(),
+        );
+        match result {
+            Ok(_) => {
+                if let Some(since) = scheduled.and_then(|s| {
+                    std::time::SystemTime::now()
+                        .duration_since(s.to_system_time())
+                        .ok()
+                }) {
+                    t.latency_for(
+                        names::ACTIVITY_SUCCEED_ENDTOEND_LATENCY,
+                        key,
+                        activity_type,
+                        since,
+                    );
+                }
+            }
+            Err(ActivityError::Canceled { .. }) => {
+                t.count_for(names::ACTIVITY_EXECUTION_CANCELLED, key, activity_type);
+            }
+            Err(ActivityError::Failed(failure)) => {
+                t.count_for(names::ACTIVITY_EXECUTION_FAILED, key, activity_type);
+                tracing::warn!(error = %failure, "activity attempt failed");
+            }
+        }
+    }
+}
+
 /// Sends heartbeats, one at a time, always the latest details; a reply asking for cancellation
 /// cancels the context.
 fn heartbeat_sink(
@@ -303,9 +410,14 @@ fn heartbeat_sink(
 pub(crate) async fn run_local_activity(
     client: &Client,
     registry: &ActivityRegistry,
-    (execution, workflow_type): &(WorkflowExecution, String),
+    (telemetry, interceptor): (&Telemetry, &Interceptor),
+    (execution, workflow_type, task_queue): &(WorkflowExecution, String, String),
     request: LocalActivityRequest,
 ) -> (MachineId, Resolution, u32) {
+    let scheduled = std::time::Instant::now();
+    let key = "activity_type";
+    let activity_type = request.activity_type.as_str();
+    telemetry.count_for(names::LOCAL_ACTIVITY_TOTAL, key, activity_type);
     let converter = client.data_converter().clone();
     let policy = request.options.retry_policy.clone().unwrap_or_default();
     let initial = policy.initial_interval.unwrap_or(Duration::from_secs(1));
@@ -329,16 +441,34 @@ pub(crate) async fn run_local_activity(
             run_id: execution.run_id.clone(),
             workflow_type: workflow_type.clone(),
             namespace: client.namespace().to_string(),
+            task_queue: task_queue.clone(),
             start_to_close_timeout: Some(timeout),
             is_local: true,
             ..Default::default()
         };
+        let span = tracing::info_span!(
+            "local_activity",
+            namespace = client.namespace(),
+            task_queue = %task_queue,
+            workflow_type = %workflow_type,
+            workflow_id = %execution.workflow_id,
+            run_id = %execution.run_id,
+            activity_type,
+            activity_id = %info.activity_id,
+            attempt,
+        );
         let ctx = ActivityContext::new(info, converter.clone(), Vec::new());
-        let result = match tokio::time::timeout(
-            timeout,
-            invoke(registry, &request.activity_type, ctx, request.input.clone()),
-        )
-        .await
+        let started = std::time::Instant::now();
+        let run = invoke(
+            registry,
+            interceptor,
+            activity_type,
+            ctx,
+            request.input.clone(),
+        );
+        let result = match tokio::time::timeout(timeout, run)
+            .instrument(span.clone())
+            .await
         {
             Ok(r) => r,
             Err(_) => Err(ActivityError::Failed(Box::new(Failure::new(
@@ -349,8 +479,20 @@ pub(crate) async fn run_local_activity(
                 },
             )))),
         };
+        let elapsed = started.elapsed();
+        telemetry.latency_for(
+            names::LOCAL_ACTIVITY_EXECUTION_LATENCY,
+            key,
+            activity_type,
+            elapsed,
+        );
         let failure = match result {
-            Ok(payloads) => return (request.machine, Resolution::Completed(payloads), attempt),
+            Ok(payloads) => {
+                let since = scheduled.elapsed();
+                let name = names::LOCAL_ACTIVITY_SUCCEED_ENDTOEND_LATENCY;
+                telemetry.latency_for(name, key, activity_type, since);
+                return (request.machine, Resolution::Completed(payloads), attempt);
+            }
             Err(ActivityError::Canceled { details }) => Failure::new(
                 "local activity canceled",
                 FailureKind::Canceled {
@@ -360,6 +502,16 @@ pub(crate) async fn run_local_activity(
             ),
             Err(ActivityError::Failed(f)) => *f,
         };
+        if matches!(failure.kind, FailureKind::Canceled { .. }) {
+            telemetry.count_for(
+                names::LOCAL_ACTIVITY_EXECUTION_CANCELLED,
+                key,
+                activity_type,
+            );
+        } else {
+            telemetry.count_for(names::LOCAL_ACTIVITY_EXECUTION_FAILED, key, activity_type);
+            span.in_scope(|| tracing::warn!(error = %failure, "local activity attempt failed"));
+        }
         let non_retryable = failure.is_non_retryable()
             || failure
                 .application_type()

@@ -24,8 +24,12 @@
 //! ```
 
 mod activities;
+mod interceptor;
+mod telemetry;
 mod workflow_poller;
 mod workflow_thread;
+
+pub use interceptor::{ActivityInbound, WorkerInterceptor};
 
 use crate::activity::ActivityRegistry;
 use crate::client::{Client, ClientError};
@@ -57,6 +61,8 @@ pub struct WorkerOptions {
     pub sticky_schedule_to_start_timeout: Duration,
     /// How long shutdown waits for running activities.
     pub graceful_shutdown_timeout: Duration,
+    /// Hooks into runs and activity attempts.
+    pub(crate) interceptor: interceptor::Interceptor,
 }
 
 impl WorkerOptions {
@@ -72,7 +78,13 @@ impl WorkerOptions {
             sticky: true,
             sticky_schedule_to_start_timeout: Duration::from_secs(10),
             graceful_shutdown_timeout: Duration::from_secs(10),
+            interceptor: interceptor::Interceptor::default(),
         }
+    }
+    /// Sets the worker's interceptor (see [`crate::interceptor`]).
+    pub fn with_interceptor(mut self, interceptor: impl WorkerInterceptor) -> Self {
+        self.interceptor = interceptor::Interceptor(Some(Arc::new(interceptor)));
+        self
     }
     /// Sets the activity concurrency.
     pub fn with_max_concurrent_activities(mut self, n: usize) -> Self {
@@ -223,6 +235,12 @@ impl WorkerBuilder {
         self
     }
 
+    /// Sets the worker's interceptor (see [`crate::interceptor`]).
+    pub fn interceptor(mut self, interceptor: impl WorkerInterceptor) -> Self {
+        self.options = self.options.with_interceptor(interceptor);
+        self
+    }
+
     /// Replaces the options (the task queue included).
     pub fn options(mut self, options: WorkerOptions) -> Self {
         self.options = options;
@@ -282,11 +300,22 @@ impl Worker {
     pub async fn run(self) -> Result<(), WorkerError> {
         let shutdown = self.shutdown.subscribe();
         let activities = Arc::new(self.activities);
+        let telemetry = telemetry::Telemetry::new(
+            self.client.metrics().clone(),
+            self.client.namespace(),
+            &self.options.task_queue,
+        );
+        if telemetry.enabled() {
+            telemetry.metrics.describe();
+            telemetry.count(crate::telemetry::names::WORKER_START, 1);
+        }
         let thread = workflow_thread::WorkflowThread::start(
             self.workflows,
             self.client.data_converter().clone(),
             self.client.namespace().to_string(),
             self.options.max_cached_workflows,
+            telemetry.clone(),
+            self.options.interceptor.clone(),
         );
         let sticky_queue = self
             .options
@@ -300,11 +329,20 @@ impl Worker {
             sticky_queue: sticky_queue.clone(),
             sticky_timeout: self.options.sticky_schedule_to_start_timeout,
             activities: activities.clone(),
-            slots: Arc::new(tokio::sync::Semaphore::new(
+            slots: telemetry::Slots::new(
                 self.options.max_concurrent_workflow_tasks.max(1),
-            )),
+                telemetry::WorkerType::Workflow,
+            ),
+            telemetry: telemetry.clone(),
+            interceptor: self.options.interceptor.clone(),
         };
         let has_workflows = thread.has_workflows();
+        if has_workflows {
+            let pollers = self.options.workflow_pollers.max(1);
+            telemetry.pollers("workflow_task", pollers);
+            telemetry.pollers("sticky_workflow_task", usize::from(sticky_queue.is_some()));
+            wf.slots.report(&telemetry);
+        }
         for i in 0..self.options.workflow_pollers.max(1) {
             if !has_workflows {
                 break;
@@ -320,8 +358,11 @@ impl Worker {
             self.client.clone(),
             self.options.clone(),
             activities.clone(),
+            telemetry.clone(),
         );
         if activities.activity_types().next().is_some() {
+            telemetry.pollers("activity_task", self.options.activity_pollers.max(1));
+            activity_runner.slots.report(&telemetry);
             for _ in 0..self.options.activity_pollers.max(1) {
                 tasks.spawn(activity_runner.clone().run(shutdown.clone()));
             }

@@ -4,6 +4,8 @@
 
 use super::WorkerError;
 use super::activities::run_local_activity;
+use super::interceptor::Interceptor;
+use super::telemetry::{Slots, Telemetry};
 use super::workflow_thread::{Outcome, Request, WorkflowThread};
 use crate::activity::ActivityRegistry;
 use crate::api::temporal::api::common::v1::{Payload, Payloads, WorkflowExecution};
@@ -17,12 +19,14 @@ use crate::api::temporal::api::workflowservice::v1 as ws;
 use crate::client::{Client, ClientError, WorkflowServiceClient};
 use crate::converter::Failure;
 use crate::replay::run::Activation;
+use crate::telemetry::names;
 use crate::workflow::state::LocalActivityRequest;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 /// Polls one workflow task queue (normal or sticky) and processes its tasks.
 #[derive(Clone)]
@@ -34,7 +38,10 @@ pub(crate) struct Poller {
     pub(crate) sticky_timeout: Duration,
     pub(crate) activities: Arc<ActivityRegistry>,
     /// Workflow tasks being processed at once, across this worker's pollers.
-    pub(crate) slots: Arc<tokio::sync::Semaphore>,
+    pub(crate) slots: Slots,
+    pub(crate) telemetry: Telemetry,
+    /// For the local activities.
+    pub(crate) interceptor: Interceptor,
 }
 
 impl Poller {
@@ -97,12 +104,13 @@ impl Poller {
                 Self::answered(done)?;
             }
             let permit = tokio::select! {
-                permit = self.slots.clone().acquire_owned() => match permit {
+                permit = self.slots.semaphore.clone().acquire_owned() => match permit {
                     Ok(p) => p,
                     Err(_) => return Ok(()),
                 },
                 _ = shutdown.wait_for(|s| *s) => return Ok(()),
             };
+            self.slots.report(&self.telemetry);
             let request = ws::PollWorkflowTaskQueueRequest {
                 namespace: self.client.namespace().to_string(),
                 task_queue: Some(queue.clone()),
@@ -115,23 +123,68 @@ impl Poller {
                 Duration::from_secs(70),
                 |mut s, r| async move { s.poll_workflow_task_queue(r).await },
             );
-            let task = match super::poll_once(poll, &mut shutdown, &mut backoff, &self.task_queue)
-                .await?
-            {
-                super::Polled::Task(task) => task,
-                super::Polled::Nothing => continue,
+            let span = tracing::debug_span!(
+                "temporal_poll",
+                namespace = self.client.namespace(),
+                task_queue = %self.task_queue,
+                poller_type = if sticky.is_some() { "sticky_workflow_task" } else { "workflow_task" },
+            );
+            let polled = super::poll_once(poll, &mut shutdown, &mut backoff, &self.task_queue)
+                .instrument(span)
+                .await?;
+            let task = match polled {
+                super::Polled::Task(task) if !task.task_token.is_empty() => task,
+                super::Polled::Task(_) | super::Polled::Nothing => {
+                    self.telemetry
+                        .count(names::WORKFLOW_TASK_QUEUE_POLL_EMPTY, 1);
+                    drop(permit);
+                    self.slots.report(&self.telemetry);
+                    continue;
+                }
                 super::Polled::Shutdown => return Ok(()),
             };
-            if task.task_token.is_empty() {
-                continue;
-            }
+            self.telemetry
+                .count(names::WORKFLOW_TASK_QUEUE_POLL_SUCCEED, 1);
+            self.telemetry.between(
+                names::WORKFLOW_TASK_SCHEDULE_TO_START_LATENCY,
+                task.scheduled_time.as_ref(),
+                task.started_time.as_ref(),
+                None,
+            );
             let this = self.clone();
-            running.spawn(async move {
-                let answered = this.process(task).await;
-                drop(permit);
-                answered
-            });
+            let span = self.task_span(&task);
+            running.spawn(
+                async move {
+                    let started = std::time::Instant::now();
+                    let workflow_type = task.workflow_type.as_ref().map(|t| t.name.clone());
+                    let answered = this.process(task).await;
+                    this.telemetry.latency_for(
+                        names::WORKFLOW_TASK_EXECUTION_LATENCY,
+                        "workflow_type",
+                        workflow_type.as_deref().unwrap_or_default(),
+                        started.elapsed(),
+                    );
+                    drop(permit);
+                    this.slots.report(&this.telemetry);
+                    answered
+                }
+                .instrument(span),
+            );
         }
+    }
+
+    /// The `workflow_task` span: the task's run, and its attempt.
+    fn task_span(&self, task: &ws::PollWorkflowTaskQueueResponse) -> tracing::Span {
+        let execution = task.workflow_execution.as_ref();
+        tracing::info_span!(
+            "workflow_task",
+            namespace = self.client.namespace(),
+            task_queue = %self.task_queue,
+            workflow_type = task.workflow_type.as_ref().map_or("", |t| t.name.as_str()),
+            workflow_id = execution.map_or("", |e| e.workflow_id.as_str()),
+            run_id = execution.map_or("", |e| e.run_id.as_str()),
+            attempt = task.attempt,
+        )
     }
 
     /// Appends the pages of the run's history from `token` on (an empty token: from the start).
@@ -230,6 +283,27 @@ impl Poller {
                 }
                 Outcome::Fail { message, cause } => {
                     debug_assert!(!is_query);
+                    let workflow_type = task.workflow_type.as_ref().map_or("", |t| t.name.as_str());
+                    let reason = match cause {
+                        WorkflowTaskFailedCause::NonDeterministicError => "NonDeterminismError",
+                        _ => "Workflow",
+                    };
+                    if self.telemetry.enabled() {
+                        let tags = self.telemetry.tags.with("workflow_type", workflow_type);
+                        let tags = tags.with_static("failure_reason", reason);
+                        self.telemetry.metrics.count(
+                            names::WORKFLOW_TASK_EXECUTION_FAILED,
+                            &tags,
+                            1,
+                        );
+                    }
+                    // The server retries a failing task until the code is fixed: the first
+                    // attempt's failure is logged as a warning, the retries' only at debug level.
+                    if task.attempt <= 1 {
+                        tracing::warn!(%message, "workflow task failed");
+                    } else {
+                        tracing::debug!(%message, "workflow task failed again");
+                    }
                     return self.respond_failed(&execution, token, message, cause).await;
                 }
                 Outcome::Complete {
@@ -333,10 +407,12 @@ impl Poller {
                 .clone()
                 .map(|t| t.name)
                 .unwrap_or_default(),
+            self.task_queue.clone(),
         );
+        let hooks = (&self.telemetry, &self.interceptor);
         let runs = requests
             .into_iter()
-            .map(|r| run_local_activity(&self.client, &self.activities, &info, r));
+            .map(|r| run_local_activity(&self.client, &self.activities, hooks, &info, r));
         let results = futures::future::join_all(runs).await;
         self.thread
             .ask(|reply| Request::LocalActivities {
@@ -391,7 +467,6 @@ impl Poller {
         message: String,
         cause: WorkflowTaskFailedCause,
     ) -> Result<(), WorkerError> {
-        tracing::warn!(workflow_id = %execution.workflow_id, %message, "workflow task failed");
         let failure = Failure::from(
             crate::converter::ApplicationFailure::new(message).with_type("WorkflowTaskFailure"),
         )

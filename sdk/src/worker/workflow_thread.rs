@@ -2,6 +2,8 @@
 //! async pollers that feed it tasks are in `workflow_poller.rs`).
 
 use super::WorkerError;
+use super::interceptor::Interceptor;
+use super::telemetry::Telemetry;
 use crate::api::temporal::api::common::v1::Payloads;
 use crate::api::temporal::api::enums::v1::{EventType, QueryResultType, WorkflowTaskFailedCause};
 use crate::api::temporal::api::history::v1::{History, HistoryEvent};
@@ -12,6 +14,8 @@ use crate::api::temporal::api::workflowservice::v1 as ws;
 use crate::converter::DataConverter;
 use crate::replay::ReplayError;
 use crate::replay::run::{Activation, WorkflowRun};
+use crate::telemetry::names;
+use crate::workflow::interceptor::Inbound;
 use crate::workflow::state::{LocalActivityRequest, MachineId, Resolution};
 use crate::workflow::{PendingUpdate, UpdateInput, WorkflowRegistry};
 use prost::{Message as _, Name};
@@ -53,7 +57,8 @@ pub(crate) enum Request {
 /// Handle to the workflow thread.
 #[derive(Clone)]
 pub(crate) struct WorkflowThread {
-    tx: mpsc::Sender<Request>,
+    /// Each request with the span it was asked in (the workflow task's), entered on the thread.
+    tx: mpsc::Sender<(Request, tracing::Span)>,
     has_workflows: bool,
 }
 
@@ -63,14 +68,19 @@ impl WorkflowThread {
         converter: DataConverter,
         namespace: String,
         max_cached: usize,
+        telemetry: Telemetry,
+        interceptor: Interceptor,
     ) -> Self {
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::channel::<(Request, tracing::Span)>();
         let has_workflows = registry.workflow_types().next().is_some();
         let spawned = std::thread::Builder::new()
             .name("reprise-workflows".into())
             .spawn(move || {
                 let mut state = ThreadState::new(registry, converter, namespace, max_cached);
-                while let Ok(request) = rx.recv() {
+                state.telemetry = Some(telemetry);
+                state.interceptor = interceptor;
+                while let Ok((request, span)) = rx.recv() {
+                    let _entered = span.enter();
                     match request {
                         Request::Task(task, reply) => {
                             let _ = reply.send(state.task(*task));
@@ -97,7 +107,7 @@ impl WorkflowThread {
     }
 
     pub(crate) fn stop(&self) {
-        let _ = self.tx.send(Request::Stop);
+        let _ = self.tx.send((Request::Stop, tracing::Span::none()));
     }
 
     pub(crate) async fn ask(
@@ -106,7 +116,7 @@ impl WorkflowThread {
     ) -> Result<Outcome, WorkerError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(make(reply))
+            .send((make(reply), tracing::Span::current()))
             .map_err(|_| WorkerError::WorkflowThread)?;
         rx.await.map_err(|_| WorkerError::WorkflowThread)
     }
@@ -218,6 +228,9 @@ struct ThreadState {
     cache: HashMap<String, CachedRun>,
     lru: VecDeque<String>,
     in_progress: HashMap<String, InProgress>,
+    /// The worker's metrics (`None` in unit tests).
+    telemetry: Option<Telemetry>,
+    interceptor: Interceptor,
 }
 
 fn fail(e: &ReplayError) -> Outcome {
@@ -246,6 +259,15 @@ impl ThreadState {
             cache: HashMap::new(),
             lru: VecDeque::new(),
             in_progress: HashMap::new(),
+            telemetry: None,
+            interceptor: Interceptor::default(),
+        }
+    }
+
+    /// Records through the worker's telemetry, if metrics are on.
+    fn record(&self, f: impl FnOnce(&Telemetry)) {
+        if let Some(t) = self.telemetry.as_ref().filter(|t| t.enabled()) {
+            f(t);
         }
     }
 
@@ -269,12 +291,18 @@ impl ThreadState {
                         .collect::<Vec<_>>()
                         .join(", "),
                 })?;
-        WorkflowRun::new(
+        let mut run = WorkflowRun::new(
             run_fn.clone(),
             first,
             self.converter.clone(),
             &self.namespace,
-        )
+        )?;
+        if let Some(i) = &self.interceptor.0
+            && let Some(run_interceptor) = i.workflow_interceptor(&run.info())
+        {
+            run.set_interceptor(run_interceptor, first);
+        }
+        Ok(run)
     }
 
     fn task(&mut self, task: ws::PollWorkflowTaskQueueResponse) -> Outcome {
@@ -297,8 +325,15 @@ impl ThreadState {
                         .unwrap_or_default(),
                 )
                 .unwrap_or_default();
+            let headers = query.header.as_ref().map(|h| &h.fields);
+            let headers = headers.unwrap_or(crate::replay::run::NO_HEADERS);
             let answer = match self.cache.get_mut(&run_id) {
-                Some(cached) => cached.run.query(&query.query_type, args),
+                Some(cached) => {
+                    cached
+                        .run
+                        .intercept(Inbound::Query, &query.query_type, headers, &args);
+                    cached.run.query(&query.query_type, args)
+                }
                 // A query task from the sticky queue carries no history (the server expects the
                 // run to be cached here); the run was evicted or is not ours: fetch it all.
                 None if first_id != 1 => return Outcome::NeedFullHistory,
@@ -306,7 +341,10 @@ impl ThreadState {
                     .new_run(&history)
                     .and_then(|mut run| run.apply_events(&history.events).map(|_| run))
                 {
-                    Ok(mut run) => run.query(&query.query_type, args),
+                    Ok(mut run) => {
+                        run.intercept(Inbound::Query, &query.query_type, headers, &args);
+                        run.query(&query.query_type, args)
+                    }
                     Err(e) => return Outcome::QueryAnswer(Err(e.to_string())),
                 },
             };
@@ -316,6 +354,17 @@ impl ThreadState {
             let skip = c.resume(&history.events)?;
             Some((c, skip))
         });
+        self.record(|t| {
+            let hit = if cached.is_some() {
+                names::STICKY_CACHE_HIT
+            } else {
+                names::STICKY_CACHE_MISS
+            };
+            t.count(hit, 1);
+        });
+        // A run rebuilt from more than its first task replays: that time is measured apart.
+        let replay_started =
+            (cached.is_none() && task.previous_started_event_id > 0).then(std::time::Instant::now);
         let (mut cached, skip) = match cached {
             Some(c) => c,
             None if first_id == 1 => match self.new_run(&history) {
@@ -365,7 +414,15 @@ impl ThreadState {
                 run_validator: true,
             });
         }
-        match cached.run.apply_events(&history.events[skip..]) {
+        let applied = cached.run.apply_events(&history.events[skip..]);
+        if let Some(started) = replay_started {
+            let workflow_type = task.workflow_type.as_ref().map_or("", |t| t.name.as_str());
+            self.record(|t| {
+                let name = names::WORKFLOW_TASK_REPLAY_LATENCY;
+                t.latency_for(name, "workflow_type", workflow_type, started.elapsed());
+            });
+        }
+        match applied {
             Err(e) => fail(&e),
             Ok(false) => Outcome::Fail {
                 message: "the task's history does not end with a started workflow task".into(),
@@ -433,6 +490,11 @@ impl ThreadState {
             };
         }
         let activation = progress.cached.run.take_activation();
+        if let Some(t) = self.telemetry.as_ref().filter(|t| t.enabled()) {
+            let info = progress.cached.run.info();
+            t.run_closed(&activation.commands, &info.workflow_type, info.start_time);
+        }
+        log_workflow_failure(&activation);
         // A task that only rejects updates may be discarded by the server. Its validators ran,
         // and must have changed nothing: then the run can be rolled back if it is. Otherwise
         // only a replay of the history (where rejected updates leave no trace) gives the right
@@ -481,11 +543,28 @@ impl ThreadState {
                     break;
                 };
                 self.cache.remove(&oldest);
+                self.record(|t| t.count(names::STICKY_CACHE_TOTAL_FORCED_EVICTION, 1));
             }
         }
+        let size = self.cache.len() as f64;
+        self.record(|t| t.metrics.gauge(names::STICKY_CACHE_SIZE, &t.tags, size));
         Outcome::Complete {
             activation,
             query_results,
+        }
+    }
+}
+
+/// A workflow that fails is logged once, with the failure's cause chain, when its task
+/// completes (the closing command is new: replays do not repeat this).
+fn log_workflow_failure(activation: &Activation) {
+    use crate::api::temporal::api::command::v1::command::Attributes;
+    for c in &activation.commands {
+        if let Some(Attributes::FailWorkflowExecutionCommandAttributes(a)) = &c.attributes
+            && let Some(failure) = &a.failure
+        {
+            let failure = crate::converter::Failure::from_proto(failure.clone());
+            tracing::warn!(error = %failure, "workflow failed");
         }
     }
 }
@@ -501,282 +580,5 @@ fn only_rejects(activation: &Activation) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    //! The run cache across speculative workflow tasks that only reject updates: rolled back when
-    //! the server discards such a task, kept when it does not, replayed when rejecting changed
-    //! the workflow.
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-    use crate::api::google::protobuf::Any;
-    use crate::api::temporal::api::common::v1::WorkflowExecution;
-    use crate::api::temporal::api::common::v1::WorkflowType;
-    use crate::api::temporal::api::history::v1::history_event::Attributes;
-    use crate::api::temporal::api::history::v1::{self as h};
-    use crate::api::temporal::api::protocol::v1::Message as ProtocolMessage;
-    use crate::converter::ApplicationFailure;
-    use crate::converter::Failure;
-    use crate::history::HistoryBuilder;
-    use crate::workflow::{WorkflowContext, WorkflowResult};
-    use std::cell::Cell;
-    use std::rc::Rc;
-    use std::time::Duration;
-
-    /// Adds the updates it accepts; rejects negative amounts. The validator of `-99` misbehaves:
-    /// it changes the workflow, which then moves on without issuing a command.
-    async fn counter(ctx: WorkflowContext, (): ()) -> WorkflowResult<i64> {
-        let total = Rc::new(Cell::new(0i64));
-        let poked = Rc::new(Cell::new(false));
-        let (t, p) = (total.clone(), poked.clone());
-        ctx.on_update_validated(
-            "add",
-            move |(n,): &(i64,)| {
-                if *n == -99 {
-                    p.set(true);
-                }
-                if *n < 0 {
-                    Err(ApplicationFailure::new("negative"))
-                } else {
-                    Ok(())
-                }
-            },
-            move |(n,): (i64,)| {
-                let t = t.clone();
-                async move {
-                    t.set(t.get() + n);
-                    Ok::<_, Failure>(t.get())
-                }
-            },
-        );
-        let poked_seen = async {
-            ctx.wait_condition(move || poked.get()).await?;
-            ctx.wait_condition(|| false).await
-        };
-        let (slept, _) = futures::join!(ctx.sleep(Duration::from_secs(3600)), poked_seen);
-        slept?;
-        Ok(total.get())
-    }
-
-    fn thread_state() -> ThreadState {
-        let mut registry = WorkflowRegistry::new();
-        registry.register("Counter", counter).unwrap();
-        ThreadState::new(registry, DataConverter::default(), "default".into(), 10)
-    }
-
-    fn update(id: &str, n: i64, sequencing_event_id: i64) -> ProtocolMessage {
-        let converter = DataConverter::default();
-        let request = upd::Request {
-            meta: Some(upd::Meta {
-                update_id: id.into(),
-                identity: "test".into(),
-            }),
-            input: Some(upd::Input {
-                name: "add".into(),
-                args: Some(Payloads {
-                    payloads: vec![converter.to_payload(&n).unwrap()],
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        ProtocolMessage {
-            id: format!("{id}/request"),
-            protocol_instance_id: id.into(),
-            sequencing_id: Some(SequencingId::EventId(sequencing_event_id)),
-            body: Some(Any {
-                type_url: format!("type.googleapis.com/{}", upd::Request::full_name()),
-                value: request.encode_to_vec(),
-            }),
-        }
-    }
-
-    /// A task as a sticky poller gets it: the events after `previous_started`.
-    fn task(
-        b: &HistoryBuilder,
-        previous_started: i64,
-        messages: Vec<ProtocolMessage>,
-    ) -> ws::PollWorkflowTaskQueueResponse {
-        let events: Vec<_> = b
-            .build()
-            .events
-            .into_iter()
-            .filter(|e| e.event_id > previous_started)
-            .collect();
-        ws::PollWorkflowTaskQueueResponse {
-            task_token: vec![1],
-            workflow_execution: Some(WorkflowExecution {
-                workflow_id: "wf-1".into(),
-                run_id: "run-1".into(),
-            }),
-            workflow_type: Some(WorkflowType {
-                name: "Counter".into(),
-            }),
-            previous_started_event_id: previous_started,
-            started_event_id: events.last().unwrap().event_id,
-            history: Some(History { events }),
-            messages,
-            ..Default::default()
-        }
-    }
-
-    fn completed(outcome: Outcome) -> Activation {
-        match outcome {
-            Outcome::Complete { activation, .. } => activation,
-            Outcome::NeedFullHistory => panic!("the run needs its full history"),
-            Outcome::Fail { message, .. } => panic!("task failed: {message}"),
-            _ => panic!("unexpected outcome"),
-        }
-    }
-
-    fn message_ids(a: &Activation) -> Vec<&str> {
-        a.messages.iter().map(|m| m.id.as_str()).collect()
-    }
-
-    fn update_result(a: &Activation) -> i64 {
-        a.messages
-            .iter()
-            .find_map(|m| {
-                let body = m.body.as_ref()?;
-                let response = upd::Response::decode(body.value.as_slice()).ok()?;
-                match response.outcome?.value? {
-                    upd::outcome::Value::Success(p) => {
-                        DataConverter::default().from_payload(&p.payloads[0]).ok()
-                    }
-                    _ => None,
-                }
-            })
-            .unwrap()
-    }
-
-    fn workflow_task_completed(b: &mut HistoryBuilder, started: i64) {
-        b.push(
-            EventType::WorkflowTaskCompleted,
-            Attributes::WorkflowTaskCompletedEventAttributes(
-                h::WorkflowTaskCompletedEventAttributes {
-                    scheduled_event_id: started - 1,
-                    started_event_id: started,
-                    ..Default::default()
-                },
-            ),
-        );
-    }
-
-    /// Task 1 starts the timer; task 2 (speculative: the previous task's completion and its
-    /// timer, then its own two events) rejects update `n`. Returns the history up to task 1's
-    /// completion and timer, and task 2's.
-    fn rejected_after_a_timer(state: &mut ThreadState, n: i64) -> (HistoryBuilder, HistoryBuilder) {
-        let mut b = HistoryBuilder::new("Counter", vec![]);
-        let started = b.workflow_task_started();
-        let first = completed(state.task(task(&b, 0, vec![])));
-        assert_eq!(first.commands.len(), 1, "the timer");
-        workflow_task_completed(&mut b, started);
-        b.timer_started("1", Duration::from_secs(3600));
-        let mut speculative = b.clone();
-        let started = speculative.workflow_task_started();
-        let second =
-            completed(state.task(task(&speculative, 3, vec![update("u1", n, started - 1)])));
-        assert!(second.commands.is_empty());
-        assert_eq!(message_ids(&second), ["u1/reject"]);
-        (b, speculative)
-    }
-
-    #[test]
-    fn a_discarded_rejecting_task_rolls_the_cached_run_back() {
-        let mut state = thread_state();
-        let (mut b, _) = rejected_after_a_timer(&mut state, -1);
-        // The server discarded task 2: task 3 shows task 1's completion and timer again, then
-        // its own events with the ids task 2 had.
-        b.advance(Duration::from_secs(5));
-        let started = b.workflow_task_started();
-        let third = completed(state.task(task(&b, 3, vec![update("u2", 2, started - 1)])));
-        assert_eq!(message_ids(&third), ["u2/accept", "u2/complete"]);
-        assert_eq!(update_result(&third), 2);
-        // The run follows the server's history on from there.
-        workflow_task_completed(&mut b, started);
-        b.push(
-            EventType::WorkflowExecutionUpdateAccepted,
-            Attributes::WorkflowExecutionUpdateAcceptedEventAttributes(
-                h::WorkflowExecutionUpdateAcceptedEventAttributes {
-                    protocol_instance_id: "u2".into(),
-                    ..Default::default()
-                },
-            ),
-        );
-        b.push(
-            EventType::WorkflowExecutionUpdateCompleted,
-            Attributes::WorkflowExecutionUpdateCompletedEventAttributes(
-                h::WorkflowExecutionUpdateCompletedEventAttributes {
-                    meta: Some(upd::Meta {
-                        update_id: "u2".into(),
-                        identity: String::new(),
-                    }),
-                    ..Default::default()
-                },
-            ),
-        );
-        let started_again = b.workflow_task_started();
-        let fourth =
-            completed(state.task(task(&b, started, vec![update("u3", 3, started_again - 1)])));
-        assert_eq!(update_result(&fourth), 5);
-    }
-
-    #[test]
-    fn a_kept_rejecting_task_is_followed_as_usual() {
-        let mut state = thread_state();
-        let (_, mut speculative) = rejected_after_a_timer(&mut state, -1);
-        // The server wrote task 2 (as the official one does for a worker that cannot take
-        // events again): task 3 follows it.
-        workflow_task_completed(&mut speculative, 7);
-        let started = speculative.workflow_task_started();
-        let third =
-            completed(state.task(task(&speculative, 7, vec![update("u2", 2, started - 1)])));
-        assert_eq!(update_result(&third), 2);
-    }
-
-    #[test]
-    fn a_rejection_that_changed_the_workflow_sends_the_run_to_replay() {
-        let mut state = thread_state();
-        let (mut b, _) = rejected_after_a_timer(&mut state, -99);
-        assert!(state.cache.is_empty(), "the run left the cache");
-        let started = b.workflow_task_started();
-        let sticky = task(&b, 3, vec![update("u2", 2, started - 1)]);
-        assert!(matches!(
-            state.task(sticky.clone()),
-            Outcome::NeedFullHistory
-        ));
-        // From the whole history (where the rejected update left no trace) the state is right.
-        let mut full = sticky;
-        full.history = Some(b.build());
-        let third = completed(state.task(full));
-        assert_eq!(update_result(&third), 2);
-    }
-
-    #[test]
-    fn only_a_task_after_task_and_command_events_may_be_discarded() {
-        let mut b = HistoryBuilder::new("Counter", vec![]);
-        b.workflow_task();
-        b.timer_started("1", Duration::from_secs(3600));
-        let mut with_signal = b.clone();
-        let started = b.workflow_task_started();
-        assert_eq!(
-            Discardable::of(&b.build().events, 3, started),
-            Some(Discardable {
-                resume_after: 3,
-                shown_again: vec![
-                    (4, EventType::WorkflowTaskCompleted as i32),
-                    (5, EventType::TimerStarted as i32)
-                ],
-            })
-        );
-        with_signal.signal("s", vec![]);
-        let started = with_signal.workflow_task_started();
-        assert_eq!(
-            Discardable::of(&with_signal.build().events, 3, started),
-            None
-        );
-        // The first task never is.
-        let mut first = HistoryBuilder::new("Counter", vec![]);
-        let started = first.workflow_task_started();
-        assert_eq!(Discardable::of(&first.build().events, 0, started), None);
-    }
-}
+#[path = "workflow_thread_tests.rs"]
+mod tests;

@@ -24,6 +24,8 @@ mod combinators;
 pub(crate) mod context;
 pub mod definition;
 pub(crate) mod executor;
+pub mod interceptor;
+pub mod log;
 pub(crate) mod operations;
 mod options;
 pub(crate) mod random;

@@ -223,6 +223,8 @@ pub(crate) struct RunState {
     pub(crate) closed: bool,
     /// Protocol messages that carry no command (update rejections).
     pub(crate) outgoing_messages: Vec<ProtocolMessage>,
+    /// The worker's interceptor for this run, if any.
+    pub(crate) interceptor: super::interceptor::RunInterceptor,
 }
 
 impl RunState {
@@ -261,6 +263,7 @@ impl RunState {
             memo: BTreeMap::new(),
             search_attributes: BTreeMap::new(),
             closed: false,
+            interceptor: None,
             outgoing_messages: Vec::new(),
         }
     }

@@ -6,13 +6,14 @@ use super::jobs::Job;
 use super::{WORKFLOW_RETURN, WorkflowRun};
 use crate::api::temporal::api::command::v1::{self as cmd, Command, command::Attributes as C};
 use crate::api::temporal::api::common::v1::{
-    Header, Memo, Payload, Payloads, SearchAttributes, WorkflowType,
+    Memo, Payload, Payloads, SearchAttributes, WorkflowType,
 };
 use crate::api::temporal::api::enums::v1::{CommandType, TaskQueueKind};
 use crate::api::temporal::api::taskqueue::v1::TaskQueue;
 use crate::converter::{DataConverter, Failure};
 use crate::replay::error::ReplayError;
 use crate::workflow::WorkflowError;
+use crate::workflow::interceptor::Inbound;
 use crate::workflow::operations as ops;
 use std::panic::AssertUnwindSafe;
 
@@ -46,8 +47,29 @@ impl WorkflowRun {
 
     fn apply_job(&mut self, job: Job) {
         match job {
-            Job::Signal { name, input } => ops::deliver_signal(&self.shared, name, input),
-            Job::Update(update) => ops::deliver_update(&self.shared, *update),
+            Job::Signal {
+                name,
+                input,
+                headers,
+            } => {
+                self.intercept(Inbound::Signal, &name, &headers, &input);
+                ops::deliver_signal(&self.shared, name, input)
+            }
+            Job::Update(update) => {
+                let headers = update
+                    .request
+                    .input
+                    .as_ref()
+                    .and_then(|i| i.header.as_ref());
+                let headers = headers.map_or(super::NO_HEADERS, |h| &h.fields);
+                self.intercept(
+                    Inbound::Update,
+                    &update.input.name,
+                    headers,
+                    &update.input.args,
+                );
+                ops::deliver_update(&self.shared, *update)
+            }
             Job::Cancel { reason } => {
                 let mut state = self.shared.borrow_mut();
                 state.cancel_requested = Some(reason);
@@ -130,6 +152,19 @@ impl WorkflowRun {
                     .converter
                     .encode_payloads(request.args)
                     .unwrap_or_default();
+                let name = o
+                    .workflow_type
+                    .clone()
+                    .unwrap_or_else(|| state.info.workflow_type.clone());
+                let s = &mut *state;
+                let header = crate::workflow::interceptor::outbound_header(
+                    &mut s.interceptor,
+                    crate::workflow::interceptor::Outbound::ContinueAsNew,
+                    &s.info,
+                    s.replaying,
+                    &name,
+                    &input,
+                );
                 let attrs = cmd::ContinueAsNewWorkflowExecutionCommandAttributes {
                     workflow_type: Some(WorkflowType {
                         name: o
@@ -146,7 +181,7 @@ impl WorkflowRun {
                     input: (!input.is_empty()).then_some(Payloads { payloads: input }),
                     workflow_run_timeout: o.run_timeout.map(Into::into),
                     workflow_task_timeout: o.task_timeout.map(Into::into),
-                    header: Some(Header::default()),
+                    header: Some(header),
                     memo: o.memo.map(|fields| Memo { fields }),
                     search_attributes: o
                         .search_attributes

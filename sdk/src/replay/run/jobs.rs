@@ -18,6 +18,7 @@ pub(super) enum Job {
     Signal {
         name: String,
         input: Vec<Payload>,
+        headers: crate::workflow::interceptor::Headers,
     },
     Update(Box<PendingUpdate>),
     Cancel {
@@ -66,6 +67,7 @@ impl WorkflowRun {
             Some(E::WorkflowExecutionSignaledEventAttributes(a)) => Job::Signal {
                 name: a.signal_name,
                 input: decode(a.input),
+                headers: a.header.map(|h| h.fields).unwrap_or_default(),
             },
             Some(E::WorkflowExecutionCancelRequestedEventAttributes(a)) => {
                 Job::Cancel { reason: a.cause }

@@ -14,8 +14,10 @@
 mod activation;
 mod builtin_queries;
 mod command_events;
+mod intercept;
 mod jobs;
 mod live_task;
+pub(crate) use intercept::NO_HEADERS;
 pub(crate) mod read_ahead;
 
 use super::error::ReplayError;

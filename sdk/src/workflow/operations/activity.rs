@@ -4,7 +4,7 @@
 use super::failures::{activity_failure, canceled_failure};
 use super::{Loc, command, decode_result, encode_input, failed_machine, poll_machine, task_queue};
 use crate::api::temporal::api::command::v1::{self as cmd, command::Attributes};
-use crate::api::temporal::api::common::v1::{Header, Payload};
+use crate::api::temporal::api::common::v1::Payload;
 use crate::api::temporal::api::enums::v1::{CommandType, RetryState};
 use crate::converter::{ConversionError, Failure};
 use crate::definition::RetryPolicy;
@@ -103,6 +103,12 @@ impl<T: DeserializeOwned> IntoFuture for ActivityCall<T> {
             Ok(input) => {
                 let machine = state.add_machine(kind);
                 let o = &self.options;
+                let header = super::outbound_header(
+                    &mut state,
+                    crate::workflow::interceptor::Outbound::Activity,
+                    &self.activity_type,
+                    &input,
+                );
                 let attrs = cmd::ScheduleActivityTaskCommandAttributes {
                     activity_id,
                     activity_type: Some(crate::api::temporal::api::common::v1::ActivityType {
@@ -111,7 +117,7 @@ impl<T: DeserializeOwned> IntoFuture for ActivityCall<T> {
                     task_queue: Some(task_queue(
                         o.task_queue.as_deref().unwrap_or(&state.info.task_queue),
                     )),
-                    header: Some(Header::default()),
+                    header: Some(header),
                     input,
                     schedule_to_close_timeout: o.schedule_to_close_timeout.map(Into::into),
                     schedule_to_start_timeout: o.schedule_to_start_timeout.map(Into::into),

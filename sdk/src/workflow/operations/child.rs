@@ -4,9 +4,7 @@ use super::external::{ExternalFuture, signal_external};
 use super::failures::{canceled_failure, child_failure};
 use super::{Loc, command, decode_result, encode_input, failed_machine, poll_machine, task_queue};
 use crate::api::temporal::api::command::v1::{self as cmd, command::Attributes};
-use crate::api::temporal::api::common::v1::{
-    Header, Memo, Payload, SearchAttributes, WorkflowType,
-};
+use crate::api::temporal::api::common::v1::{Memo, Payload, SearchAttributes, WorkflowType};
 use crate::api::temporal::api::enums::v1::{CommandType, RetryState, WorkflowIdReusePolicy};
 use crate::converter::{ConversionError, Failure};
 use crate::definition::RetryPolicy;
@@ -105,6 +103,12 @@ impl<T: DeserializeOwned + 'static> ChildWorkflowCall<T> {
                     (!o.search_attributes.is_empty()).then(|| SearchAttributes {
                         indexed_fields: o.search_attributes.clone(),
                     });
+                let header = super::outbound_header(
+                    &mut state,
+                    crate::workflow::interceptor::Outbound::Child,
+                    &self.workflow_type,
+                    &input,
+                );
                 let attrs = cmd::StartChildWorkflowExecutionCommandAttributes {
                     workflow_id,
                     workflow_type: Some(WorkflowType {
@@ -125,7 +129,7 @@ impl<T: DeserializeOwned + 'static> ChildWorkflowCall<T> {
                     workflow_id_reuse_policy: WorkflowIdReusePolicy::AllowDuplicate as i32,
                     retry_policy: o.retry_policy.as_ref().map(RetryPolicy::to_proto),
                     cron_schedule: o.cron_schedule.clone().unwrap_or_default(),
-                    header: Some(Header::default()),
+                    header: Some(header),
                     memo,
                     search_attributes,
                     ..Default::default()

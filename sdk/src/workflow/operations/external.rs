@@ -2,7 +2,7 @@
 
 use super::{Loc, command, encode_input, failed_machine, poll_machine};
 use crate::api::temporal::api::command::v1::{self as cmd, command::Attributes};
-use crate::api::temporal::api::common::v1::{Header, Payload, WorkflowExecution};
+use crate::api::temporal::api::common::v1::{Payload, WorkflowExecution};
 use crate::api::temporal::api::enums::v1::CommandType;
 use crate::converter::{ConversionError, Failure};
 use crate::workflow::state::{MachineId, MachineKind, Resolution, Shared};
@@ -48,6 +48,12 @@ pub(crate) fn signal_external(
         Err(f) => failed_machine(&mut state, kind, f),
         Ok(input) => {
             let machine = state.add_machine(kind);
+            let header = super::outbound_header(
+                &mut state,
+                crate::workflow::interceptor::Outbound::SignalExternal,
+                signal_name,
+                &input,
+            );
             let attrs = cmd::SignalExternalWorkflowExecutionCommandAttributes {
                 execution: Some(WorkflowExecution {
                     workflow_id: workflow_id.to_string(),
@@ -56,7 +62,7 @@ pub(crate) fn signal_external(
                 signal_name: signal_name.to_string(),
                 input,
                 child_workflow_only,
-                header: Some(Header::default()),
+                header: Some(header),
                 ..Default::default()
             };
             state.push_command(

@@ -89,6 +89,18 @@ fn encode_input(state: &RunState, args: Vec<Payload>) -> Result<Option<Payloads>
     Ok(Some(Payloads { payloads }))
 }
 
+/// The Temporal header of an outbound command: what the run's interceptor adds, if it has one.
+fn outbound_header(
+    state: &mut RunState,
+    which: super::interceptor::Outbound,
+    name: &str,
+    input: &Option<Payloads>,
+) -> crate::api::temporal::api::common::v1::Header {
+    let s = state;
+    let args = input.as_ref().map_or(&[][..], |p| &p.payloads[..]);
+    super::interceptor::outbound_header(&mut s.interceptor, which, &s.info, s.replaying, name, args)
+}
+
 /// Polls a machine's resolution; registers the waker otherwise.
 fn poll_machine(shared: &Shared, machine: MachineId, cx: &mut Context<'_>) -> Poll<Resolution> {
     let mut state = shared.borrow_mut();
