@@ -28,6 +28,7 @@ pub(crate) struct ActivityPoller {
     activities: Arc<ActivityRegistry>,
     pub(crate) slots: Slots,
     telemetry: Telemetry,
+    running: super::running::RunningActivities,
 }
 
 fn not_registered(activity_type: &str, registry: &ActivityRegistry) -> ActivityError {
@@ -89,6 +90,7 @@ impl ActivityPoller {
             activities,
             slots,
             telemetry,
+            running: Default::default(),
         }
     }
 
@@ -145,8 +147,23 @@ impl ActivityPoller {
     }
 
     /// Waits (up to `timeout`) for running activities to finish.
+    /// Past it, running activities are canceled (their contexts report it) and get as long
+    /// again to report; an attempt canceled this way is reported as a retryable failure
+    /// (`WorkerShutdown`), so the server retries it on another worker.
     pub(crate) async fn drain(&self, timeout: Duration) {
         let all = self.options.max_concurrent_activities as u32;
+        if tokio::time::timeout(timeout, self.slots.semaphore.acquire_many(all))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        let canceled = self.running.cancel_all();
+        tracing::warn!(
+            task_queue = %self.options.task_queue,
+            canceled,
+            "graceful shutdown timeout passed: canceling the running activities"
+        );
         let _ = tokio::time::timeout(timeout, self.slots.semaphore.acquire_many(all)).await;
     }
 
@@ -200,6 +217,7 @@ impl ActivityPoller {
             )
             .unwrap_or_default();
         let ctx = ActivityContext::new(info, converter.clone(), details);
+        let _running = self.running.register(&ctx);
         ctx.set_heartbeat_sink(heartbeat_sink(&self.client, &ctx, task.task_token.clone()));
         if let Some(header) = task.header {
             ctx.set_headers(header.fields);
@@ -221,6 +239,21 @@ impl ActivityPoller {
                 }
                 Err(e) => Err(e.into()),
             };
+        let result = match result {
+            // Canceled by this worker's shutdown, not by the workflow: a retryable failure, so
+            // the attempt is retried (on another worker) instead of ending the activity.
+            Err(ActivityError::Canceled { .. }) if self.running.shutting_down() => {
+                Err(ActivityError::Failed(Box::new(
+                    ApplicationFailure::new(
+                        "the worker shut down: the activity was canceled after the graceful \
+                         shutdown timeout",
+                    )
+                    .with_type("WorkerShutdown")
+                    .into(),
+                )))
+            }
+            other => other,
+        };
         self.record(
             &activity_type,
             &result,

@@ -25,6 +25,7 @@
 
 mod activities;
 mod interceptor;
+mod running;
 mod telemetry;
 mod workflow_poller;
 mod workflow_thread;
@@ -59,7 +60,10 @@ pub struct WorkerOptions {
     pub sticky: bool,
     /// After this long undelivered, a sticky task goes back to the normal queue.
     pub sticky_schedule_to_start_timeout: Duration,
-    /// How long shutdown waits for running activities.
+    /// How long shutdown waits for running activities to finish; past it they are canceled
+    /// (their [`ActivityContext`](crate::activity::ActivityContext) reports the cancellation)
+    /// and get as long again to return. An attempt that ends canceled this way is reported as a
+    /// retryable `WorkerShutdown` failure, so the server retries it on another worker.
     pub graceful_shutdown_timeout: Duration,
     /// Hooks into runs and activity attempts.
     pub(crate) interceptor: interceptor::Interceptor,
@@ -107,6 +111,12 @@ impl WorkerOptions {
     /// Turns sticky queues on or off.
     pub fn with_sticky(mut self, sticky: bool) -> Self {
         self.sticky = sticky;
+        self
+    }
+    /// Sets how long shutdown waits for running activities before canceling them (see
+    /// [`WorkerOptions::graceful_shutdown_timeout`]).
+    pub fn with_graceful_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.graceful_shutdown_timeout = timeout;
         self
     }
 }
