@@ -17,6 +17,7 @@ mod error;
 mod handle;
 mod options;
 mod reset;
+mod update_with_start;
 mod visibility;
 
 pub use crate::definition::RetryPolicy;

@@ -406,6 +406,7 @@ impl TestServer {
             result_waits: skipping
                 .clone()
                 .filter(|_| options.time_skipping_on_result_wait),
+            batches: Arc::default(),
         })
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)

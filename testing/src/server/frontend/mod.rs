@@ -1,6 +1,7 @@
 //! The frontend: gRPC handlers of `WorkflowService`, validating requests and routing them to
 //! history and matching.
 
+mod batch;
 mod handlers;
 mod history;
 mod multi_op;
@@ -35,6 +36,8 @@ pub(crate) struct Frontend {
     pub(crate) shutdown: watch::Receiver<bool>,
     /// Unlocked while a client waits for a result (time for tests).
     pub(crate) result_waits: Option<super::TimeSkipping>,
+    /// Batch operations (`frontend/batch.rs`).
+    pub(crate) batches: Arc<batch::Batches>,
 }
 
 fn ok<T>(t: T) -> Rpc<T> {
@@ -561,6 +564,34 @@ impl WorkflowService for Frontend {
         ok(self
             .execute_multi_operation_impl(request.into_inner(), deadline)
             .await?)
+    }
+
+    async fn start_batch_operation(
+        &self,
+        request: Request<ws::StartBatchOperationRequest>,
+    ) -> Rpc<ws::StartBatchOperationResponse> {
+        ok(self.start_batch(request.into_inner())?)
+    }
+
+    async fn describe_batch_operation(
+        &self,
+        request: Request<ws::DescribeBatchOperationRequest>,
+    ) -> Rpc<ws::DescribeBatchOperationResponse> {
+        ok(self.describe_batch(request.into_inner())?)
+    }
+
+    async fn list_batch_operations(
+        &self,
+        request: Request<ws::ListBatchOperationsRequest>,
+    ) -> Rpc<ws::ListBatchOperationsResponse> {
+        ok(self.list_batches(request.into_inner())?)
+    }
+
+    async fn stop_batch_operation(
+        &self,
+        request: Request<ws::StopBatchOperationRequest>,
+    ) -> Rpc<ws::StopBatchOperationResponse> {
+        ok(self.stop_batch(request.into_inner())?)
     }
 
     async fn reset_workflow_execution(
