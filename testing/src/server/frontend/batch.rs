@@ -30,6 +30,8 @@ const MAX_TARGETS: usize = 1_000_000;
 #[derive(Debug)]
 struct Job {
     operation_type: BatchOperationType,
+    query: String,
+    executions: Vec<reprise::api::temporal::api::common::v1::Execution>,
     reason: String,
     identity: String,
     start_time: SystemTime,
@@ -160,6 +162,7 @@ fn apply(engine: &Engine, key: &RunKey, operation: &Operation, reason: &str) -> 
 fn info(job_id: &str, job: &Job) -> BatchOperationInfo {
     BatchOperationInfo {
         job_id: job_id.to_string(),
+        operation_type: job.operation_type as i32,
         state: job.state() as i32,
         start_time: Some(Timestamp::from(job.start_time)),
         close_time: job
@@ -183,7 +186,18 @@ impl Frontend {
             .ok_or_else(|| invalid("Batch operation is not set on request."))?;
         let operation_type = operation_type(&operation)?;
         let by_query = !r.visibility_query.is_empty();
-        if by_query == !r.executions.is_empty() {
+        #[allow(deprecated)]
+        let listed: Vec<(String, String)> = r
+            .executions
+            .iter()
+            .map(|e| (e.workflow_id.clone(), e.run_id.clone()))
+            .chain(
+                r.target_executions
+                    .iter()
+                    .map(|e| (e.business_id.clone(), e.run_id.clone())),
+            )
+            .collect();
+        if by_query == !listed.is_empty() {
             return Err(invalid(
                 "Exactly one of VisibilityQuery and Executions must be set on request.",
             ));
@@ -208,11 +222,11 @@ impl Frontend {
                 token = next;
             }
         } else {
-            for e in &r.executions {
+            for (workflow_id, run_id) in &listed {
                 targets.push(RunKey {
                     namespace: r.namespace.clone(),
-                    workflow_id: e.workflow_id.clone(),
-                    run_id: e.run_id.clone(),
+                    workflow_id: workflow_id.clone(),
+                    run_id: run_id.clone(),
                 });
             }
         }
@@ -226,6 +240,16 @@ impl Frontend {
         };
         let job = Arc::new(Job {
             operation_type,
+            query: r.visibility_query.clone(),
+            executions: targets
+                .iter()
+                .filter(|_| !by_query)
+                .map(|k| reprise::api::temporal::api::common::v1::Execution {
+                    business_id: k.workflow_id.clone(),
+                    run_id: k.run_id.clone(),
+                    ..Default::default()
+                })
+                .collect(),
             reason: r.reason.clone(),
             identity,
             start_time: self.engine.clock.now(),
@@ -310,6 +334,8 @@ impl Frontend {
             failure_operation_count: job.failed.load(Ordering::SeqCst),
             identity: job.identity.clone(),
             reason: job.reason.clone(),
+            query: job.query.clone(),
+            executions: job.executions.clone(),
         })
     }
 
