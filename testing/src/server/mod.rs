@@ -30,8 +30,9 @@
 //! (activities, timers, markers, upserts, children, external signals/cancels, continue-as-new),
 //! activity heartbeats and results by token or id, activity retries and every activity timeout,
 //! workflow-task timeouts and failures, run timeouts, workflow retry policies, the
-//! `OperatorService` search-attribute calls, cron schedules, retention and deletion. Not yet:
-//! schedules, Nexus, worker versioning, reset, batch operations.
+//! `OperatorService` search-attribute calls, cron schedules, retention and deletion, reset,
+//! update-with-start, batch operations; its metrics in Prometheus' format
+//! ([`ServerOptions::with_metrics_address`]). Not yet: schedules, Nexus, worker versioning.
 //!
 //! Storage: in memory by default; on a [`crate::store::SqliteStore`] everything survives a crash
 //! (kill -9 included) and a restarted server carries on where the last commit left off.

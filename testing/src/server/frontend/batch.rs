@@ -197,7 +197,7 @@ impl Frontend {
                     .map(|e| (e.business_id.clone(), e.run_id.clone())),
             )
             .collect();
-        if by_query == !listed.is_empty() {
+        if by_query != listed.is_empty() {
             return Err(invalid(
                 "Exactly one of VisibilityQuery and Executions must be set on request.",
             ));
