@@ -204,3 +204,72 @@ async fn reset_and_update_with_start_from_the_cli() {
     let _ = worker.await;
     server.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_by_query_from_the_cli_runs_a_batch_operation() {
+    let server = TestServer::start(ServerOptions::default())
+        .await
+        .expect("server");
+    let address = server.target();
+    let client = Client::connect(ClientOptions::new(address.clone()))
+        .await
+        .expect("connect");
+    for n in 0..5 {
+        client
+            .start(
+                Counter::run,
+                (),
+                reprise::client::WorkflowOptions::new(format!("bulk-{n}"), "no-worker"),
+            )
+            .await
+            .expect("start");
+    }
+    let started: serde_json::Value = serde_json::from_str(
+        &cli(
+            &address,
+            &[
+                "workflow",
+                "terminate",
+                "--query",
+                "WorkflowId STARTS_WITH 'bulk-'",
+                "--reason",
+                "bulk stop",
+                "--yes",
+                "-o",
+                "json",
+            ],
+        )
+        .await,
+    )
+    .expect("json output");
+    let job_id = started["batchJobId"].as_str().expect("job id").to_string();
+    let mut described = serde_json::Value::Null;
+    for _ in 0..100 {
+        described = serde_json::from_str(
+            &cli(
+                &address,
+                &["batch", "describe", "--job-id", &job_id, "-o", "json"],
+            )
+            .await,
+        )
+        .expect("json output");
+        if described["state"] == "BATCH_OPERATION_STATE_COMPLETED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        described["state"], "BATCH_OPERATION_STATE_COMPLETED",
+        "{described}"
+    );
+    assert_eq!(described["totalOperationCount"], "5", "{described}");
+    assert_eq!(described["completeOperationCount"], "5", "{described}");
+    let terminated = client
+        .count_workflows("ExecutionStatus = 'Terminated'")
+        .await
+        .expect("count");
+    assert_eq!(terminated, 5);
+    let listed = cli(&address, &["batch", "list"]).await;
+    assert!(listed.contains(&job_id), "{listed}");
+    server.shutdown().await.expect("shutdown");
+}

@@ -22,6 +22,7 @@ mod options;
 mod reset;
 mod schedule;
 mod schedule_options;
+mod update_with_start;
 mod visibility;
 
 pub use crate::definition::RetryPolicy;

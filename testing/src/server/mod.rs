@@ -31,7 +31,9 @@
 //! activity heartbeats and results by token or id, activity retries and every activity timeout,
 //! workflow-task timeouts and failures, run timeouts, workflow retry policies, the
 //! `OperatorService` search-attribute calls, cron schedules, schedules (`server::schedules`),
-//! retention and deletion. Not yet: Nexus, worker versioning, reset, batch operations.
+//! retention and deletion, reset, update-with-start, batch operations; its metrics in
+//! Prometheus' format ([`ServerOptions::with_metrics_address`]). Not yet: Nexus, worker
+//! versioning.
 //!
 //! Storage: in memory by default; on a [`crate::store::SqliteStore`] everything survives a crash
 //! (kill -9 included) and a restarted server carries on where the last commit left off.
@@ -469,6 +471,7 @@ impl TestServer {
                 .clone()
                 .filter(|_| options.time_skipping_on_result_wait),
             schedules,
+            batches: Arc::default(),
         })
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)

@@ -2,6 +2,8 @@
 //! history and matching.
 
 mod activity_limits;
+mod batch;
+mod counting;
 mod handlers;
 mod history;
 mod multi_op;
@@ -38,6 +40,8 @@ pub(crate) struct Frontend {
     /// Unlocked while a client waits for a result (time for tests).
     pub(crate) result_waits: Option<super::TimeSkipping>,
     pub(crate) schedules: Arc<super::schedules::Schedules>,
+    /// Batch operations (`frontend/batch.rs`).
+    pub(crate) batches: Arc<batch::Batches>,
 }
 
 fn ok<T>(t: T) -> Rpc<T> {
@@ -469,32 +473,7 @@ impl WorkflowService for Frontend {
         &self,
         request: Request<ws::CountWorkflowExecutionsRequest>,
     ) -> Rpc<ws::CountWorkflowExecutionsResponse> {
-        let r = request.into_inner();
-        self.namespace(&r.namespace)?;
-        let types = self.namespaces.search_attribute_types(&r.namespace)?;
-        let records = self
-            .engine
-            .store
-            .visibility_records(&r.namespace)
-            .map_err(errors::store)?;
-        let matched = visibility::select(records, &r.query, &types)?;
-        let groups = if matched.group_by_status {
-            visibility::status_groups(&matched.executions)
-                .into_iter()
-                .map(
-                    |(status, count)| ws::count_workflow_executions_response::AggregationGroup {
-                        group_values: vec![handlers::json_payload(&format!("{status:?}"))],
-                        count,
-                    },
-                )
-                .collect()
-        } else {
-            Vec::new()
-        };
-        ok(ws::CountWorkflowExecutionsResponse {
-            count: matched.executions.len() as i64,
-            groups,
-        })
+        ok(self.count_rpc(request.into_inner())?)
     }
 
     async fn get_search_attributes(
@@ -592,6 +571,34 @@ impl WorkflowService for Frontend {
             .await?)
     }
 
+    async fn start_batch_operation(
+        &self,
+        request: Request<ws::StartBatchOperationRequest>,
+    ) -> Rpc<ws::StartBatchOperationResponse> {
+        ok(self.start_batch(request.into_inner())?)
+    }
+
+    async fn describe_batch_operation(
+        &self,
+        request: Request<ws::DescribeBatchOperationRequest>,
+    ) -> Rpc<ws::DescribeBatchOperationResponse> {
+        ok(self.describe_batch(request.into_inner())?)
+    }
+
+    async fn list_batch_operations(
+        &self,
+        request: Request<ws::ListBatchOperationsRequest>,
+    ) -> Rpc<ws::ListBatchOperationsResponse> {
+        ok(self.list_batches(request.into_inner())?)
+    }
+
+    async fn stop_batch_operation(
+        &self,
+        request: Request<ws::StopBatchOperationRequest>,
+    ) -> Rpc<ws::StopBatchOperationResponse> {
+        ok(self.stop_batch(request.into_inner())?)
+    }
+
     async fn reset_workflow_execution(
         &self,
         request: Request<ws::ResetWorkflowExecutionRequest>,
@@ -614,36 +621,7 @@ impl WorkflowService for Frontend {
         &self,
         request: Request<ws::DescribeTaskQueueRequest>,
     ) -> Rpc<ws::DescribeTaskQueueResponse> {
-        use reprise::api::temporal::api::enums::v1::TaskQueueType;
-        use reprise::api::temporal::api::taskqueue::v1::PollerInfo;
-        let r = request.into_inner();
-        self.namespace(&r.namespace)?;
-        let name = validate::task_queue(r.task_queue.as_ref())?;
-        let queue_type = if r.task_queue_type == TaskQueueType::Activity as i32 {
-            super::matching::QueueType::Activity
-        } else {
-            super::matching::QueueType::Workflow
-        };
-        let key = super::matching::QueueKey {
-            namespace: r.namespace.clone(),
-            name,
-            queue_type,
-        };
-        let pollers = self
-            .engine
-            .matching
-            .pollers(&key)
-            .into_iter()
-            .map(|(identity, at)| PollerInfo {
-                last_access_time: Some(at.into()),
-                identity,
-                ..Default::default()
-            })
-            .collect();
-        ok(ws::DescribeTaskQueueResponse {
-            pollers,
-            ..Default::default()
-        })
+        ok(self.describe_task_queue_rpc(request.into_inner())?)
     }
 
     async fn get_cluster_info(
