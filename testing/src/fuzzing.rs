@@ -19,7 +19,7 @@ pub mod history;
 mod invariants;
 mod tape;
 
-pub use handlers::HandlerHarness;
+pub use handlers::{HandlerHarness, ProgramStats};
 pub use tape::Tape;
 
 /// Parses a visibility query and evaluates it on no rows and on a sample row; `Err` only for

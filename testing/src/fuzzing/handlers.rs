@@ -383,7 +383,6 @@ impl Program<'_> {
                         ..Default::default()
                     }),
                     query_reject_condition: i32::from(self.tape.byte() % 4),
-                    ..Default::default()
                 };
                 let a = self.wf.query_workflow(req(r)).await;
                 self.answer(a)?;

@@ -148,13 +148,13 @@ pub fn mutate_history(history: &History, tape: &mut Tape<'_>) -> History {
         && !tape.one_in(8)
     {
         // Mostly keep a start event first, so that the replay runs the workflow.
-        if first.event_type != EventType::WorkflowExecutionStarted as i32 {
-            if let Some(start) = history.events.first() {
-                *first = HistoryEvent {
-                    event_id: first.event_id,
-                    ..start.clone()
-                };
-            }
+        if first.event_type != EventType::WorkflowExecutionStarted as i32
+            && let Some(start) = history.events.first()
+        {
+            *first = HistoryEvent {
+                event_id: first.event_id,
+                ..start.clone()
+            };
         }
     }
     History { events }

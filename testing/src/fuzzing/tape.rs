@@ -37,7 +37,7 @@ impl<'a> Tape<'a> {
 
     /// True with probability about 1/`n`.
     pub fn one_in(&mut self, n: u8) -> bool {
-        self.byte() % n.max(1) == 0
+        self.byte().is_multiple_of(n.max(1))
     }
 
     /// A signed number: mostly small, sometimes an extreme.

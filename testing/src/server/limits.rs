@@ -103,13 +103,11 @@ pub(crate) fn retry_policy(policy: Option<&RetryPolicy>) -> Result<(), String> {
     }
     duration(policy.initial_interval.as_ref())
         .map_err(|e| format!("invalid InitialInterval set on retry policy: {e}"))?;
-    // NaN is below 1 for this check as well.
-    if policy.backoff_coefficient.is_nan() || policy.backoff_coefficient < 1.0 {
-        if policy.backoff_coefficient != 0.0 {
-            return Err("BackoffCoefficient cannot be less than 1 on retry policy.".into());
-        }
-        // Zero means "the default" (2.0) once the server fills in defaults; the official
-        // frontend validates after that step for starts, so zero is accepted.
+    // NaN is below 1 for this check as well. Zero means "the default" (2.0) once the server
+    // fills in defaults; the official frontend validates after that step, so zero is accepted.
+    let coefficient = policy.backoff_coefficient;
+    if (coefficient.is_nan() || coefficient < 1.0) && coefficient != 0.0 {
+        return Err("BackoffCoefficient cannot be less than 1 on retry policy.".into());
     }
     duration(policy.maximum_interval.as_ref())
         .map_err(|e| format!("invalid MaximumInterval set on retry policy: {e}"))?;
@@ -322,7 +320,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(retry_policy(Some(&good)), Ok(()));
-        let bad = |p: RetryPolicy| retry_policy(Some(&p)).unwrap_err();
+        let bad = |p: RetryPolicy| retry_policy(Some(&p)).err().unwrap_or_default();
         assert!(
             bad(RetryPolicy {
                 backoff_coefficient: f64::NAN,
