@@ -136,9 +136,12 @@ async fn a_subscription_lapses_when_the_grace_period_runs_out()
         history.events.first().map(time).unwrap_or_default(),
         history.events.last().map(time).unwrap_or_default(),
     );
-    assert_eq!(
-        Duration::from_secs(u64::try_from(last - first)?),
-        CYCLE + 3 * 3 * DAY
+    // Virtual time stands still only between steps: the steps themselves (activities,
+    // workflow tasks) take their real time, so allow for a few seconds of it.
+    let lasted = Duration::from_secs(u64::try_from(last - first)?);
+    assert!(
+        lasted >= CYCLE + 3 * 3 * DAY && lasted < CYCLE + 3 * 3 * DAY + Duration::from_secs(60),
+        "{lasted:?}"
     );
     assert!(env.now().duration_since(start)? >= CYCLE + 3 * 3 * DAY);
     env.finish().await?;
