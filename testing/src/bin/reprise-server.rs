@@ -178,15 +178,21 @@ struct Args {
     insecure: bool,
 }
 
-/// `30s`, `90m`, `24h`, `7d`, `250ms` (a number alone is seconds).
-fn duration(text: &str) -> Result<std::time::Duration, String> {
+/// The leading number of `text` and the unit after it; `expected` names the form in errors.
+fn number_and_unit<'a>(text: &'a str, expected: &str) -> Result<(u64, &'a str), String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let n: u64 = number
+    let n = number
         .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 30s, 90m, 24h or 7d"))?;
+        .map_err(|_| format!("{text:?} is not {expected}"))?;
+    Ok((n, unit))
+}
+
+/// `30s`, `90m`, `24h`, `7d`, `250ms` (a number alone is seconds).
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    let (n, unit) = number_and_unit(text, "a duration like 30s, 90m, 24h or 7d")?;
     let secs = |k: u64| n.checked_mul(k).map(std::time::Duration::from_secs);
     let d = match unit {
         "ms" => Some(std::time::Duration::from_millis(n)),
@@ -205,13 +211,7 @@ fn duration(text: &str) -> Result<std::time::Duration, String> {
 
 /// `500000`, `64KiB`, `100MiB`, `2GiB`.
 fn size(text: &str) -> Result<u64, String> {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size like 500MiB"))?;
+    let (n, unit) = number_and_unit(text, "a size like 500MiB")?;
     let factor: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "kib" | "k" => 1 << 10,
