@@ -137,8 +137,10 @@ async fn workflow_logs_once_despite_replays_and_spans_carry_the_run()
             .events
             .iter()
             .find(|(t, f, _)| {
+                // This test's run only: the other test of this file logs concurrently.
                 t == "reprise::workflow"
                     && f.get("message").map(String::as_str) == Some("parcel packed")
+                    && f.get("parcel").map(|p| p.trim_matches('"')) == Some("parcel-7")
             })
             .ok_or("no log line")?;
         assert!(scope.contains_key("span:workflow_task"), "{scope:?}");
